@@ -1,0 +1,1 @@
+//! One module per subcommand. Each exposes an `Args` struct (clap) and a `run` function.

@@ -1,0 +1,71 @@
+//! `sealbox` — seal, encrypt and sync Kubernetes secrets.
+//!
+//! One binary, three jobs users know from three tools:
+//! * `seal` / `unseal` / `keys` — Bitnami Sealed Secrets (kubeseal-compatible),
+//! * `encrypt` / `decrypt` / `edit` / ... — SOPS (sops-compatible files and exit codes),
+//! * `controller` — the in-cluster controller for SealedSecrets and ExternalSecrets.
+//!
+//! Each subcommand lives in its own module under `commands/`; this file only parses the
+//! command line, sets up logging and maps errors to exit codes (see `exit.rs`).
+
+mod commands;
+mod exit;
+mod keyring_dir;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::exit::{Code, exit_code_of};
+
+/// Global options shared by every subcommand.
+#[derive(Debug, clap::Args)]
+pub struct Global {
+    /// Directory of the local keyring (sealing keys and the age identity).
+    #[arg(long, global = true, env = "SEALBOX_KEYRING", value_name = "DIR")]
+    pub keyring: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "sealbox",
+    version,
+    about = "Seal, encrypt and sync Kubernetes secrets (kubeseal-, sops- and ESO-compatible)",
+    after_long_help = exit_code_help(),
+)]
+struct Cli {
+    #[command(flatten)]
+    global: Global,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {}
+
+fn exit_code_help() -> String {
+    let mut s = String::from("Exit codes:\n  0  success\n");
+    for (code, what) in Code::TABLE {
+        s.push_str(&format!("  {:<3}{what}\n", code.as_u8()));
+    }
+    s.push_str(
+        "  SOPS commands (encrypt, decrypt, edit, ...) use sops' own codes, e.g. 51 MAC mismatch,\n  128 no key could decrypt the data key, 1 file not encrypted.\n",
+    );
+    s
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("sealbox: {err:#}");
+            ExitCode::from(exit_code_of(&err))
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let _global = cli.global;
+    match cli.command {}
+}

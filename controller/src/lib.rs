@@ -1,0 +1,1 @@
+//! sealbox-controller — everything that talks to the Kubernetes API server.

@@ -1,0 +1,1 @@
+//! RSA sealing keys, the SealedSecret envelope, scopes and the keyring.

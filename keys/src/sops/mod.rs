@@ -1,0 +1,1 @@
+//! The SOPS file format (sops 3.x compatible).

@@ -1,0 +1,1 @@
+//! Go `text/template` with the sprig and ESO function sets.

@@ -1,0 +1,1 @@
+//! The single integration-test binary (one link of the whole stack, not one per file).

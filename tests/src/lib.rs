@@ -1,0 +1,1 @@
+//! sealbox-tests — shared helpers for the cross-crate integration tests.
