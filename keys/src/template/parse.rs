@@ -849,7 +849,7 @@ fn parse_go_uint(s: &str) -> Option<u64> {
 }
 
 /// Go `strconv.ParseInt(s, 0, 64)`.
-fn parse_go_int(s: &str) -> Option<i64> {
+pub(crate) fn parse_go_int(s: &str) -> Option<i64> {
     let (neg, body) = match s.as_bytes().first() {
         Some(b'-') => (true, &s[1..]),
         Some(b'+') => (false, &s[1..]),
