@@ -1,0 +1,772 @@
+//! The JSON, binary, dotenv and INI stores.
+//!
+//! Unlike YAML these formats are re-emitted from the tree the way sops emits them (sops'
+//! output for them is normalised anyway): JSON with Go's `json.Indent` layout and
+//! `encoding/json` escaping, dotenv line by line, INI in go-ini's pretty format.
+
+use base64::Engine;
+
+use super::cipher::{EncryptedValue, Plain, Scalar};
+use super::error::{Location, Result, SopsError};
+use super::gofmt;
+use super::metadata::{self, MetaValue};
+use super::tree::{MapItem, NO_SITE, Node, Sealed};
+
+// ---- JSON ------------------------------------------------------------------------------
+
+fn json_err(reason: impl Into<String>) -> SopsError {
+    SopsError::Parse {
+        format: "JSON",
+        reason: reason.into(),
+    }
+}
+
+fn json_to_node<V>(v: &serde_json::Value, leaf: &dyn Fn(Scalar) -> V, enc: &dyn Fn(&str) -> Option<V>) -> Node<V> {
+    match v {
+        serde_json::Value::Null => Node::Null(NO_SITE),
+        serde_json::Value::Bool(b) => Node::Leaf(leaf(Scalar::Bool(*b)), NO_SITE),
+        // sops ≤ 3.12 decodes every JSON number as float64.
+        serde_json::Value::Number(n) => Node::Leaf(leaf(Scalar::Float(n.as_f64().unwrap_or(f64::NAN))), NO_SITE),
+        serde_json::Value::String(s) => match enc(s) {
+            Some(e) => Node::Leaf(e, NO_SITE),
+            None => Node::Leaf(leaf(Scalar::Str(s.clone())), NO_SITE),
+        },
+        serde_json::Value::Array(a) => Node::Seq(a.iter().map(|x| json_to_node(x, leaf, enc)).collect()),
+        serde_json::Value::Object(m) => Node::Map(
+            m.iter()
+                .map(|(k, x)| MapItem::Entry(k.clone(), json_to_node(x, leaf, enc)))
+                .collect(),
+        ),
+    }
+}
+
+fn json_object(input: &[u8]) -> Result<serde_json::Map<String, serde_json::Value>> {
+    let v: serde_json::Value = serde_json::from_slice(input).map_err(|e| json_err(e.to_string()))?;
+    match v {
+        serde_json::Value::Object(m) => Ok(m),
+        _ => Err(json_err("Expected JSON object start")),
+    }
+}
+
+/// JSON value → metadata value.
+pub fn meta_from_json(v: &serde_json::Value) -> MetaValue {
+    match v {
+        serde_json::Value::Null => MetaValue::Null,
+        serde_json::Value::Bool(b) => MetaValue::Bool(*b),
+        serde_json::Value::Number(n) => n.as_i64().map_or(MetaValue::Float(n.as_f64().unwrap_or(0.0)), MetaValue::Int),
+        serde_json::Value::String(s) => MetaValue::Str(s.clone()),
+        serde_json::Value::Array(a) => MetaValue::List(a.iter().map(meta_from_json).collect()),
+        serde_json::Value::Object(m) => MetaValue::Map(m.iter().map(|(k, v)| (k.clone(), meta_from_json(v))).collect()),
+    }
+}
+
+/// Parse a plaintext JSON document.
+pub fn json_parse_plain(input: &[u8]) -> Result<Node<Plain>> {
+    let m = json_object(input)?;
+    if m.contains_key("sops") {
+        return Err(SopsError::AlreadyEncrypted);
+    }
+    Ok(json_to_node(&serde_json::Value::Object(m), &|s| Plain::Value(s), &|_| None))
+}
+
+/// Parse an encrypted JSON document into the sealed tree and its metadata block.
+pub fn json_parse_encrypted(input: &[u8]) -> Result<(Node<Sealed>, MetaValue)> {
+    let mut m = json_object(input)?;
+    let meta = m.shift_remove("sops").ok_or(SopsError::MetadataNotFound)?;
+    let enc = |s: &str| {
+        EncryptedValue::looks_encrypted(s)
+            .then(|| EncryptedValue::parse(s).ok().map(Sealed::Enc))
+            .flatten()
+    };
+    let tree = json_to_node(&serde_json::Value::Object(m), &|s| Sealed::Clear(Plain::Value(s)), &enc);
+    Ok((tree, meta_from_json(&meta)))
+}
+
+/// Go's `encoding/json` string encoding (HTML-safe).
+pub fn go_json_string(s: &str, out: &mut String) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '<' => out.push_str("\\u003c"),
+            '>' => out.push_str("\\u003e"),
+            '&' => out.push_str("\\u0026"),
+            '\u{2028}' => out.push_str("\\u2028"),
+            '\u{2029}' => out.push_str("\\u2029"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// How a scalar is written in JSON by sops (`json.Marshal`).
+pub fn json_scalar(v: &Scalar, out: &mut String) -> Result<()> {
+    match v {
+        Scalar::Str(s) => go_json_string(s, out),
+        Scalar::BinStr(b) => go_json_string(&String::from_utf8_lossy(b), out),
+        Scalar::Int(i) => out.push_str(&i.to_string()),
+        Scalar::Float(f) => out.push_str(&gofmt::format_float_json(*f).ok_or_else(|| SopsError::Emit {
+            format: "JSON",
+            reason: format!("json: unsupported value: {}", gofmt::format_float_f(*f)),
+        })?),
+        Scalar::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Scalar::Time(t) => go_json_string(&t.format_rfc3339_nano(), out),
+        Scalar::Bytes(b) => go_json_string(&base64::engine::general_purpose::STANDARD.encode(b), out),
+    }
+    Ok(())
+}
+
+/// Something that can be written as a JSON leaf.
+pub trait JsonLeaf {
+    /// Write the leaf; comments return `Ok(false)` and are skipped.
+    fn write_json(&self, out: &mut String) -> Result<bool>;
+}
+
+impl JsonLeaf for Plain {
+    fn write_json(&self, out: &mut String) -> Result<bool> {
+        match self {
+            Plain::Value(v) => json_scalar(v, out).map(|_| true),
+            Plain::Comment(_) => Ok(false),
+        }
+    }
+}
+
+impl JsonLeaf for Sealed {
+    fn write_json(&self, out: &mut String) -> Result<bool> {
+        match self {
+            Sealed::Enc(e) if e.type_tag() == "comment" => Ok(false),
+            Sealed::Enc(e) => {
+                go_json_string(&e.to_string(), out);
+                Ok(true)
+            }
+            Sealed::Clear(p) => p.write_json(out),
+        }
+    }
+}
+
+fn newline(out: &mut String, indent: &str, depth: usize) {
+    out.push('\n');
+    for _ in 0..depth {
+        out.push_str(indent);
+    }
+}
+
+/// Write a node in `json.Indent` layout.
+pub fn json_node<V: JsonLeaf>(n: &Node<V>, indent: &str, depth: usize, out: &mut String) -> Result<()> {
+    match n {
+        Node::Null(_) => out.push_str("null"),
+        Node::Leaf(v, _) => {
+            if !v.write_json(out)? {
+                out.push_str("null");
+            }
+        }
+        Node::Comment(..) => {}
+        Node::Map(items) => {
+            let entries: Vec<(&String, &Node<V>)> = items
+                .iter()
+                .filter_map(|i| match i {
+                    MapItem::Entry(k, v) => Some((k, v)),
+                    MapItem::Comment(..) => None,
+                })
+                .collect();
+            if entries.is_empty() {
+                out.push_str("{}");
+                return Ok(());
+            }
+            out.push('{');
+            for (i, (k, v)) in entries.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                newline(out, indent, depth + 1);
+                go_json_string(k, out);
+                out.push_str(": ");
+                json_node(v, indent, depth + 1, out)?;
+            }
+            newline(out, indent, depth);
+            out.push('}');
+        }
+        Node::Seq(items) => {
+            let items: Vec<&Node<V>> = items.iter().filter(|i| !is_comment(i)).collect();
+            if items.is_empty() {
+                out.push_str("[]");
+                return Ok(());
+            }
+            out.push('[');
+            for (i, v) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                newline(out, indent, depth + 1);
+                json_node(v, indent, depth + 1, out)?;
+            }
+            newline(out, indent, depth);
+            out.push(']');
+        }
+    }
+    Ok(())
+}
+
+fn is_comment<V: JsonLeaf>(n: &Node<V>) -> bool {
+    match n {
+        Node::Comment(..) => true,
+        Node::Leaf(v, _) => {
+            let mut s = String::new();
+            matches!(v.write_json(&mut s), Ok(false))
+        }
+        _ => false,
+    }
+}
+
+/// `json_node` for a whole document plus an optional metadata entry, with trailing newline.
+pub fn json_document<V: JsonLeaf>(n: &Node<V>, meta: Option<&MetaValue>, indent: &str) -> Result<String> {
+    let mut out = String::new();
+    match meta {
+        None => json_node(n, indent, 0, &mut out)?,
+        Some(meta) => {
+            let Node::Map(items) = n else { unreachable!("documents are mappings") };
+            let mut with_meta: Vec<MapItem<JsonOrMeta<'_, V>>> = items
+                .iter()
+                .map(|i| match i {
+                    MapItem::Entry(k, v) => MapItem::Entry(k.clone(), wrap(v)),
+                    MapItem::Comment(_, s) => MapItem::Comment(JsonOrMeta::Skip, *s),
+                })
+                .collect();
+            with_meta.push(MapItem::Entry("sops".into(), meta_node(meta)));
+            json_node(&Node::Map(with_meta), indent, 0, &mut out)?;
+        }
+    }
+    out.push('\n');
+    Ok(out)
+}
+
+enum JsonOrMeta<'a, V> {
+    Leaf(&'a V),
+    Meta(MetaValue),
+    Skip,
+}
+
+impl<V: JsonLeaf> JsonLeaf for JsonOrMeta<'_, V> {
+    fn write_json(&self, out: &mut String) -> Result<bool> {
+        match self {
+            JsonOrMeta::Leaf(v) => v.write_json(out),
+            JsonOrMeta::Skip => Ok(false),
+            JsonOrMeta::Meta(m) => {
+                match m {
+                    MetaValue::Str(s) => go_json_string(s, out),
+                    MetaValue::Int(i) => out.push_str(&i.to_string()),
+                    MetaValue::Float(f) => out.push_str(&gofmt::format_float_json(*f).unwrap_or_default()),
+                    MetaValue::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+                    _ => out.push_str("null"),
+                }
+                Ok(true)
+            }
+        }
+    }
+}
+
+fn wrap<V>(n: &Node<V>) -> Node<JsonOrMeta<'_, V>> {
+    match n {
+        Node::Map(items) => Node::Map(
+            items
+                .iter()
+                .map(|i| match i {
+                    MapItem::Entry(k, v) => MapItem::Entry(k.clone(), wrap(v)),
+                    MapItem::Comment(_, s) => MapItem::Comment(JsonOrMeta::Skip, *s),
+                })
+                .collect(),
+        ),
+        Node::Seq(items) => Node::Seq(items.iter().map(wrap).collect()),
+        Node::Leaf(v, s) => Node::Leaf(JsonOrMeta::Leaf(v), *s),
+        Node::Comment(_, s) => Node::Comment(JsonOrMeta::Skip, *s),
+        Node::Null(s) => Node::Null(*s),
+    }
+}
+
+fn meta_node<'a, V>(m: &MetaValue) -> Node<JsonOrMeta<'a, V>> {
+    match m {
+        MetaValue::Map(items) => Node::Map(items.iter().map(|(k, v)| MapItem::Entry(k.clone(), meta_node(v))).collect()),
+        MetaValue::List(l) => Node::Seq(l.iter().map(meta_node).collect()),
+        MetaValue::Null => Node::Null(NO_SITE),
+        other => Node::Leaf(JsonOrMeta::Meta(other.clone()), NO_SITE),
+    }
+}
+
+// ---- binary ----------------------------------------------------------------------------
+
+/// The binary store's tree: one string leaf `data` holding the whole input.
+pub fn binary_parse_plain(input: &[u8]) -> Node<Plain> {
+    let v = match std::str::from_utf8(input) {
+        Ok(s) => Scalar::Str(s.to_string()),
+        Err(_) => Scalar::BinStr(input.to_vec()),
+    };
+    Node::Map(vec![MapItem::Entry("data".into(), Node::Leaf(Plain::Value(v), NO_SITE))])
+}
+
+/// The raw bytes of a decrypted binary document.
+pub fn binary_emit_plain(n: &Node<Plain>) -> Result<Vec<u8>> {
+    let Node::Map(items) = n else { unreachable!("documents are mappings") };
+    for i in items {
+        if let MapItem::Entry(k, Node::Leaf(Plain::Value(v), _)) = i
+            && k == "data"
+        {
+            return match v {
+                Scalar::Str(s) => Ok(s.as_bytes().to_vec()),
+                Scalar::BinStr(b) | Scalar::Bytes(b) => Ok(b.clone()),
+                _ => Err(SopsError::Emit {
+                    format: "binary",
+                    reason: "'data' key in tree does not have a string value".into(),
+                }),
+            };
+        }
+    }
+    Err(SopsError::Emit {
+        format: "binary",
+        reason: "no binary data found in tree".into(),
+    })
+}
+
+// ---- dotenv ----------------------------------------------------------------------------
+
+/// Text of a dotenv value as sops writes it (`stores.ValToString`, newlines escaped).
+fn dotenv_value(v: &Scalar) -> String {
+    match v {
+        Scalar::Str(s) => s.replace('\n', "\\n"),
+        Scalar::BinStr(b) | Scalar::Bytes(b) => String::from_utf8_lossy(b).replace('\n', "\\n"),
+        Scalar::Int(i) => i.to_string(),
+        Scalar::Float(f) => {
+            let g = format!("{}", gofmt::format_float_yaml(*f)).to_uppercase();
+            if g.contains('.') || g.contains('E') { g } else { format!("{f:.1}") }
+        }
+        Scalar::Bool(b) => b.to_string(),
+        Scalar::Time(t) => t.format_rfc3339(),
+    }
+}
+
+/// Parse dotenv lines (`stores/dotenv/store.go`).
+pub fn dotenv_parse(input: &[u8], sealed: bool) -> Result<(Vec<MapItem<Sealed>>, Vec<(String, String)>)> {
+    let text = String::from_utf8_lossy(input);
+    let mut items = Vec::new();
+    let mut meta = Vec::new();
+    for (i, line) in text.split('\n').enumerate() {
+        if line.is_empty() {
+            continue;
+        }
+        if let Some(c) = line.strip_prefix('#') {
+            let v = if sealed && EncryptedValue::looks_encrypted(c) {
+                EncryptedValue::parse(c).map(Sealed::Enc).unwrap_or_else(|_| Sealed::Clear(Plain::Comment(c.into())))
+            } else {
+                Sealed::Clear(Plain::Comment(c.into()))
+            };
+            items.push(MapItem::Comment(v, NO_SITE));
+            continue;
+        }
+        let Some((k, v)) = line.split_once('=') else {
+            return Err(SopsError::Parse {
+                format: "dotenv",
+                reason: format!("invalid dotenv input line {} (expected KEY=VALUE)", i + 1),
+            });
+        };
+        if let Some(mk) = k.strip_prefix("sops_") {
+            meta.push((mk.to_string(), v.replace("\\n", "\n")));
+            continue;
+        }
+        let value = v.replace("\\n", "\n");
+        let leaf = if sealed && EncryptedValue::looks_encrypted(&value) {
+            EncryptedValue::parse(&value)
+                .map(Sealed::Enc)
+                .map_err(|reason| SopsError::DecryptValue {
+                    location: Location::new(0, &[k.to_string()]),
+                    reason,
+                })?
+        } else {
+            Sealed::Clear(Plain::Value(Scalar::Str(value)))
+        };
+        items.push(MapItem::Entry(k.to_string(), Node::Leaf(leaf, NO_SITE)));
+    }
+    Ok((items, meta))
+}
+
+/// Something that can be written as a flat (dotenv/INI) value.
+pub trait FlatLeaf {
+    /// The value text (`None` for comments); comment text via `comment()`.
+    fn flat(&self) -> Option<String>;
+    /// Comment text if this is a comment.
+    fn comment(&self) -> Option<String>;
+}
+
+impl FlatLeaf for Plain {
+    fn flat(&self) -> Option<String> {
+        match self {
+            Plain::Value(v) => Some(dotenv_value(v)),
+            Plain::Comment(_) => None,
+        }
+    }
+    fn comment(&self) -> Option<String> {
+        match self {
+            Plain::Comment(c) => Some(c.clone()),
+            Plain::Value(_) => None,
+        }
+    }
+}
+
+impl FlatLeaf for Sealed {
+    fn flat(&self) -> Option<String> {
+        match self {
+            Sealed::Enc(e) => Some(e.to_string()),
+            Sealed::Clear(p) => p.flat(),
+        }
+    }
+    fn comment(&self) -> Option<String> {
+        match self {
+            Sealed::Enc(e) => Some(e.to_string()),
+            Sealed::Clear(p) => p.comment(),
+        }
+    }
+}
+
+/// Emit a dotenv document (and the flattened metadata, sorted, when encrypted).
+pub fn dotenv_emit<V: FlatLeaf>(n: &Node<V>, meta: Option<&MetaValue>) -> Result<String> {
+    let Node::Map(items) = n else { unreachable!("documents are mappings") };
+    let mut out = String::new();
+    for item in items {
+        match item {
+            MapItem::Comment(c, _) => {
+                out.push('#');
+                out.push_str(&c.comment().unwrap_or_default());
+                out.push('\n');
+            }
+            MapItem::Entry(k, Node::Leaf(v, _)) => {
+                if let Some(c) = v.comment() {
+                    out.push('#');
+                    out.push_str(&c);
+                    out.push('\n');
+                    continue;
+                }
+                out.push_str(k);
+                out.push('=');
+                out.push_str(&v.flat().unwrap_or_default());
+                out.push('\n');
+            }
+            MapItem::Entry(k, Node::Null(_)) => {
+                out.push_str(k);
+                out.push_str("=<nil>\n");
+            }
+            MapItem::Entry(k, _) => {
+                return Err(SopsError::Emit {
+                    format: "dotenv",
+                    reason: format!("cannot use complex value in dotenv file; offending key {k}"),
+                });
+            }
+        }
+    }
+    if let Some(meta) = meta {
+        let mut flat = metadata::flatten(meta);
+        flat.sort_by(|a, b| a.0.cmp(&b.0));
+        for (k, v) in flat {
+            if let Some(s) = metadata::flat_value_string(&v) {
+                out.push_str("sops_");
+                out.push_str(&k);
+                out.push('=');
+                out.push_str(&s);
+                out.push('\n');
+            }
+        }
+    }
+    Ok(out)
+}
+
+// ---- INI (gopkg.in/ini.v1 as sops configures it) ----------------------------------------
+
+fn ini_strip_comment_char(c: &str) -> String {
+    if c.starts_with(';') {
+        c.trim_start_matches([';', ' ']).to_string()
+    } else if c.starts_with('#') {
+        c.trim_start_matches(['#', ' ']).to_string()
+    } else {
+        c.to_string()
+    }
+}
+
+fn ini_err(line: usize, reason: impl Into<String>) -> SopsError {
+    SopsError::Parse {
+        format: "INI",
+        reason: format!("line {line}: {}", reason.into()),
+    }
+}
+
+/// One parsed INI section: name, comment, keys with their comments.
+struct IniSection {
+    name: String,
+    comment: String,
+    keys: Vec<(String, String, String)>,
+}
+
+fn ini_parse_sections(text: &str) -> Result<Vec<IniSection>> {
+    let mut sections = vec![IniSection {
+        name: "DEFAULT".into(),
+        comment: String::new(),
+        keys: Vec::new(),
+    }];
+    let mut comment = String::new();
+    let mut lines = text.split_inclusive('\n').enumerate().peekable();
+    let text_start = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let _ = text_start;
+    while let Some((ln, raw)) = lines.next() {
+        let line = raw.trim_start();
+        if line.is_empty() {
+            continue;
+        }
+        if line.starts_with('#') || line.starts_with(';') {
+            comment.push_str(line);
+            if !line.ends_with('\n') {
+                comment.push('\n');
+            }
+            continue;
+        }
+        if line.starts_with('[') {
+            let close = line.rfind(']').ok_or_else(|| ini_err(ln + 1, "unclosed section"))?;
+            let name = line[1..close].to_string();
+            let rest = &line[close + 1..];
+            if let Some(i) = rest.find(['#', ';']) {
+                comment.push_str(&rest[i..]);
+            }
+            sections.push(IniSection {
+                name,
+                comment: comment.trim().to_string(),
+                keys: Vec::new(),
+            });
+            comment.clear();
+            continue;
+        }
+        // Key name (optionally quoted) and delimiter `=` or `:`.
+        let (name, rest) = if let Some(q) = ["\"\"\"", "\"", "`"].iter().find(|q| line.starts_with(**q) && line.len() > q.len()) {
+            let inner = &line[q.len()..];
+            let end = inner.find(q).ok_or_else(|| ini_err(ln + 1, "missing closing key quote"))?;
+            let after = &inner[end + q.len()..];
+            let d = after.find(['=', ':']).ok_or_else(|| ini_err(ln + 1, "key-value delimiter not found"))?;
+            (inner[..end].trim().to_string(), &after[d + 1..])
+        } else {
+            let d = line.find(['=', ':']).ok_or_else(|| ini_err(ln + 1, "key-value delimiter not found"))?;
+            if d == 0 {
+                return Err(ini_err(ln + 1, "empty key name"));
+            }
+            (line[..d].trim().to_string(), &line[d + 1..])
+        };
+        // Value.
+        let v = rest.trim_start();
+        let value = if let Some(q) = ["\"\"\"", "`"].iter().find(|q| v.starts_with(**q) && (v.len() > 3 || **q == "`")) {
+            let inner = &v[q.len()..];
+            if let Some(end) = inner.rfind(q) {
+                inner[..end].to_string()
+            } else {
+                let mut val = inner.to_string();
+                loop {
+                    let Some((_, next)) = lines.next() else {
+                        return Err(ini_err(ln + 1, "missing closing value quote"));
+                    };
+                    if let Some(end) = next.rfind(q) {
+                        val.push_str(&next[..end]);
+                        break;
+                    }
+                    val.push_str(next);
+                }
+                val
+            }
+        } else {
+            let mut line = v.trim().to_string();
+            if let Some(i) = line.find(['#', ';']) {
+                comment.push_str(&line[i..]);
+                line = line[..i].trim().to_string();
+            }
+            let surrounded = |q: char| {
+                line.len() >= 2 && line.starts_with(q) && line.ends_with(q) && line[1..].find(q) == Some(line.len() - 2)
+            };
+            if surrounded('\'') || surrounded('"') {
+                line = line[1..line.len() - 1].to_string();
+            }
+            line
+        };
+        let section = sections.last_mut().expect("DEFAULT exists");
+        let key_comment = comment.trim().to_string();
+        comment.clear();
+        if let Some(existing) = section.keys.iter_mut().find(|(k, _, _)| *k == name) {
+            existing.1 = value;
+            existing.2 = key_comment;
+        } else {
+            section.keys.push((name, value, key_comment));
+        }
+    }
+    Ok(sections)
+}
+
+/// Parse INI into the sops tree (sections are top-level keys) and the `[sops]` section.
+pub fn ini_parse(input: &[u8], sealed: bool) -> Result<(Node<Sealed>, Option<Vec<(String, String)>>)> {
+    let text = std::str::from_utf8(input).map_err(|_| ini_err(0, "input is not UTF-8"))?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let sections = ini_parse_sections(text)?;
+    let mut meta = None;
+    let mut out = Vec::new();
+    let leaf = |s: &str, comment: bool| -> Sealed {
+        if sealed && EncryptedValue::looks_encrypted(s) {
+            if let Ok(e) = EncryptedValue::parse(s) {
+                return Sealed::Enc(e);
+            }
+        }
+        if comment { Sealed::Clear(Plain::Comment(s.into())) } else { Sealed::Clear(Plain::Value(Scalar::Str(s.into()))) }
+    };
+    for s in sections {
+        if s.name == "sops" {
+            if meta.is_none() {
+                meta = Some(s.keys.iter().map(|(k, v, _)| (k.clone(), v.replace("\\n", "\n"))).collect());
+            }
+            continue;
+        }
+        let mut items = Vec::new();
+        if !s.comment.is_empty() {
+            items.push(MapItem::Comment(leaf(&ini_strip_comment_char(&s.comment), true), NO_SITE));
+        }
+        for (k, v, c) in s.keys {
+            items.push(MapItem::Entry(k, Node::Leaf(leaf(&v, false), NO_SITE)));
+            if !c.is_empty() {
+                items.push(MapItem::Comment(leaf(&ini_strip_comment_char(&c), true), NO_SITE));
+            }
+        }
+        out.push(MapItem::Entry(s.name, Node::Map(items)));
+    }
+    Ok((Node::Map(out), meta))
+}
+
+fn ini_comment_lines(comment: &str, trim: bool, out: &mut String) {
+    for line in comment.split('\n') {
+        if line.is_empty() {
+            continue;
+        }
+        if line.starts_with('#') || line.starts_with(';') {
+            out.push_str(&line[..1]);
+            out.push(' ');
+            out.push_str(line[1..].trim());
+        } else {
+            out.push_str("; ");
+            out.push_str(if trim { line.trim() } else { line });
+        }
+        out.push('\n');
+    }
+}
+
+fn ini_quote_key(k: &str) -> String {
+    if k.contains('"') || k.contains(['=', ':']) {
+        format!("`{k}`")
+    } else if k.contains('`') {
+        format!("\"\"\"{k}\"\"\"")
+    } else {
+        k.to_string()
+    }
+}
+
+fn ini_quote_value(v: &str) -> String {
+    if v.contains(['\n', '`']) {
+        format!("\"\"\"{v}\"\"\"")
+    } else if v.contains(['#', ';']) {
+        format!("`{v}`")
+    } else if v.trim() != v {
+        format!("\"{v}\"")
+    } else {
+        v.to_string()
+    }
+}
+
+/// Emit INI in go-ini's pretty format (aligned `=`, blank line between sections).
+pub fn ini_emit<V: FlatLeaf>(n: &Node<V>, meta: Option<&MetaValue>) -> Result<String> {
+    let Node::Map(items) = n else { unreachable!("documents are mappings") };
+    struct Sec {
+        name: String,
+        comment: String,
+        keys: Vec<(String, String, String)>,
+    }
+    let mut secs = Vec::new();
+    for item in items {
+        let MapItem::Entry(name, value) = item else { continue };
+        let Node::Map(entries) = value else {
+            return Err(SopsError::Emit {
+                format: "INI",
+                reason: format!("Error encoding section {name}: section values should always be mappings"),
+            });
+        };
+        let mut sec = Sec {
+            name: name.clone(),
+            comment: String::new(),
+            keys: Vec::new(),
+        };
+        for (i, e) in entries.iter().enumerate() {
+            match e {
+                MapItem::Comment(c, _) => {
+                    let text = c.comment().unwrap_or_default();
+                    if i == 0 {
+                        sec.comment = text;
+                    } else if let Some(last) = sec.keys.last_mut() {
+                        last.2 = text;
+                    }
+                }
+                MapItem::Entry(k, Node::Leaf(v, _)) => sec.keys.push((k.clone(), v.flat().unwrap_or_default(), String::new())),
+                MapItem::Entry(k, Node::Null(_)) => sec.keys.push((k.clone(), "<nil>".into(), String::new())),
+                MapItem::Entry(k, _) => {
+                    return Err(SopsError::Emit {
+                        format: "INI",
+                        reason: format!("Error encoding key {k}: nested values are not supported"),
+                    });
+                }
+            }
+        }
+        secs.push(sec);
+    }
+    if let Some(meta) = meta {
+        let mut flat = metadata::flatten(meta);
+        flat.sort_by(|a, b| a.0.cmp(&b.0));
+        secs.push(Sec {
+            name: "sops".into(),
+            comment: String::new(),
+            keys: flat
+                .into_iter()
+                .filter_map(|(k, v)| metadata::flat_value_string(&v).map(|s| (k, s, String::new())))
+                .collect(),
+        });
+    }
+    let mut out = String::new();
+    let last = secs.len().saturating_sub(1);
+    for (i, sec) in secs.iter().enumerate() {
+        if !sec.comment.is_empty() {
+            ini_comment_lines(&sec.comment, false, &mut out);
+        }
+        if i > 0 || sec.name.to_uppercase() != "DEFAULT" {
+            out.push('[');
+            out.push_str(&sec.name);
+            out.push_str("]\n");
+        } else if sec.keys.is_empty() {
+            continue;
+        }
+        let names: Vec<String> = sec.keys.iter().map(|(k, _, _)| ini_quote_key(k)).collect();
+        let align = names.iter().map(String::len).max().unwrap_or(0);
+        for ((_, v, c), name) in sec.keys.iter().zip(&names) {
+            if !c.is_empty() {
+                ini_comment_lines(c, true, &mut out);
+            }
+            out.push_str(name);
+            out.push_str(&" ".repeat(align - name.len()));
+            out.push_str(" = ");
+            out.push_str(&ini_quote_value(v));
+            out.push('\n');
+        }
+        if i != last {
+            out.push('\n');
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,1125 @@
+//! The YAML store: byte-preserving encryption and decryption.
+//!
+//! sops parses YAML into a tree and re-emits it, which normalises the layout (indent 4,
+//! expanded flow style, comments moved). This store instead splices into the original text:
+//! encrypting replaces exactly the scalars (and comments) that get encrypted and appends a
+//! `sops:` block to each document; decrypting replaces `ENC[…]` scalars with their values
+//! and strips the block. Every other byte stays as it was.
+//!
+//! **How a value is written back.** A plain `ENC[…]` (what sops writes) decrypts to the
+//! value printed the way yaml.v3 prints it, so files written by sops decrypt byte-for-byte
+//! like `sops decrypt`. When sealbox encrypts a scalar whose original text is *not* that
+//! canonical form, it keeps the original presentation on the encrypted scalar instead, which
+//! sops reads as the same string: `"ENC[…]"` (was double-quoted), `'ENC[…]'` (single-quoted),
+//! `|-` block with the original indentation (literal/folded block), `!!str ENC[…]` (a plain
+//! string yaml.v3 would have quoted, e.g. `yes`). Decrypting renders the value back in that
+//! presentation, so encrypt → decrypt gives the original bytes.
+//!
+//! **Known differences** (documented, tested): typed scalars written in a non-canonical
+//! spelling (`0x1F`, `1.0`, `True`, `2024-01-01`, `!!binary`) decrypt to sops' canonical
+//! spelling; folded (`>`) blocks decrypt as literal blocks; an alias (`*a`) to an encrypted
+//! scalar is replaced by its own encrypted copy (sops expands aliases and encrypts each copy
+//! with its own path, so keeping `*a` would make the file undecryptable by sops); an alias to
+//! a *collection* containing encrypted values is rejected with a clear error.
+
+pub mod parse;
+pub mod scalar;
+
+use std::collections::HashMap;
+
+use granit_parser::ScalarStyle;
+
+use self::parse::{YDoc, YKind, YNode, column, parse_stream};
+use self::scalar::{Context, Resolved, Style};
+use super::cipher::{EncryptedValue, Plain, Scalar};
+use super::error::{Location, Result, SopsError};
+use super::metadata::MetaValue;
+use super::tree::{MapItem, NO_SITE, Node, PlainTree, Sealed, SealedTree, Site};
+
+/// A place in the text that a leaf or comment came from.
+#[derive(Debug, Clone)]
+enum SiteKind {
+    /// A scalar value.
+    Scalar {
+        /// Replaceable range (from the tag if there is one).
+        range: (usize, usize),
+        /// The scalar text alone.
+        text_range: (usize, usize),
+        style: Style,
+        tagged_str: bool,
+        has_tag: bool,
+        ctx: Context,
+        /// Start of the `- ` indicator if this is a block sequence item.
+        dash: Option<usize>,
+        /// Column of the first content line (block scalars).
+        content_indent: usize,
+    },
+    /// A `#` comment: the range after `#`.
+    Comment { range: (usize, usize) },
+    /// An alias to a scalar (`*a`).
+    Alias { range: (usize, usize), ctx: Context },
+}
+
+/// A parsed YAML file: its text, documents and where each tree leaf lives.
+pub struct YamlText<'t> {
+    text: &'t str,
+    docs: Vec<YDoc>,
+    sites: Vec<SiteKind>,
+    /// Per document: the byte range of the `sops:` entry (line start to end), if present.
+    meta_ranges: Vec<Option<(usize, usize)>>,
+    /// The metadata block of the first document that has one.
+    metadata: Option<MetaValue>,
+    indent: usize,
+}
+
+fn scalar_style(s: ScalarStyle) -> Style {
+    match s {
+        ScalarStyle::Plain => Style::Plain,
+        ScalarStyle::SingleQuoted => Style::Single,
+        ScalarStyle::DoubleQuoted => Style::Double,
+        ScalarStyle::Literal => Style::Literal,
+        _ => Style::Folded,
+    }
+}
+
+fn line_of(text: &str, pos: usize) -> usize {
+    text.as_bytes()[..pos].iter().filter(|b| **b == b'\n').count()
+}
+
+fn line_start(text: &str, pos: usize) -> usize {
+    text[..pos].rfind('\n').map_or(0, |i| i + 1)
+}
+
+fn unsupported(doc: usize, path: &[String], reason: impl Into<String>) -> SopsError {
+    SopsError::Unsupported {
+        format: "YAML",
+        location: Location::new(doc, path),
+        reason: reason.into(),
+    }
+}
+
+/// Resolve a scalar node to its sops value.
+fn resolve(s: &parse::YScalar) -> Option<Resolved> {
+    if let Some((core, suffix)) = &s.tag {
+        return scalar::resolve_tagged(suffix, *core, &s.value, s.style != ScalarStyle::Plain);
+    }
+    Some(if s.style == ScalarStyle::Plain {
+        scalar::resolve_plain(&s.value)
+    } else {
+        Resolved::Value(Scalar::Str(s.value.clone()))
+    })
+}
+
+/// Builds the sops tree of one document.
+struct Builder<'a, 't> {
+    text: &'t str,
+    doc: &'a YDoc,
+    doc_index: usize,
+    sites: &'a mut Vec<SiteKind>,
+    anchors: HashMap<usize, &'a YNode>,
+    used_comments: Vec<bool>,
+    indent: usize,
+    /// Leaves of encrypted files become `Sealed`; of plain files `Plain`.
+    sealed: bool,
+}
+
+enum Leafy {
+    Plain(Plain),
+    Sealed(Sealed),
+}
+
+impl<'a> Builder<'a, '_> {
+    fn collect_anchors(&mut self, n: &'a YNode) {
+        if n.anchor != 0 {
+            self.anchors.insert(n.anchor, n);
+        }
+        match &n.kind {
+            YKind::Map { entries, .. } => {
+                for (k, v) in entries {
+                    self.collect_anchors(k);
+                    self.collect_anchors(v);
+                }
+            }
+            YKind::Seq { items, .. } => items.iter().for_each(|i| self.collect_anchors(i)),
+            _ => {}
+        }
+    }
+
+    fn site(&mut self, s: SiteKind) -> Site {
+        self.sites.push(s);
+        (self.sites.len() - 1) as Site
+    }
+
+    /// Comments in `[from, to)` at column ≥ `min_col` not yet placed, as (sort key, item).
+    fn take_comments(&mut self, from: usize, to: usize, min_col: usize, skip_line: Option<usize>) -> Vec<(usize, usize)> {
+        let mut out = Vec::new();
+        for (i, c) in self.doc.comments.iter().enumerate() {
+            if self.used_comments[i] || c.start < from || c.start >= to {
+                continue;
+            }
+            if column(self.text, c.start) < min_col {
+                continue;
+            }
+            if skip_line == Some(line_of(self.text, c.start)) {
+                continue;
+            }
+            self.used_comments[i] = true;
+            out.push((c.start, i));
+        }
+        out
+    }
+
+    fn comment_leaf(&mut self, idx: usize) -> (Leafy, Site) {
+        let c = &self.doc.comments[idx];
+        let body = &self.text[c.start + 1..c.end];
+        let site = self.site(SiteKind::Comment { range: (c.start + 1, c.end) });
+        let leaf = if self.sealed {
+            if EncryptedValue::looks_encrypted(body) {
+                match EncryptedValue::parse(body) {
+                    Ok(e) => Leafy::Sealed(Sealed::Enc(e)),
+                    Err(_) => Leafy::Sealed(Sealed::Clear(Plain::Comment(body.to_string()))),
+                }
+            } else {
+                Leafy::Sealed(Sealed::Clear(Plain::Comment(body.to_string())))
+            }
+        } else {
+            Leafy::Plain(Plain::Comment(body.to_string()))
+        };
+        (leaf, site)
+    }
+
+    fn block_indent_for_map(&self, key_col: usize) -> usize {
+        let n = self.indent.max(1);
+        n * ((key_col + n) / n)
+    }
+
+    fn scalar_leaf(
+        &mut self,
+        s: &parse::YScalar,
+        node: &YNode,
+        path: &[String],
+        parent_block_indent: usize,
+        dash: Option<usize>,
+    ) -> Result<Node<Leafy>> {
+        let ctx = Context {
+            flow: s.in_flow,
+            key: false,
+            block_indent: parent_block_indent,
+            best_indent: self.indent,
+        };
+        let tag_start = s.tag_start.filter(|t| *t < s.span.0);
+        let content_indent = if matches!(s.style, ScalarStyle::Literal | ScalarStyle::Folded) {
+            let first_content = self.text[s.span.0..].find('\n').map_or(s.span.1, |i| s.span.0 + i + 1);
+            let line = &self.text[first_content..];
+            line.len() - line.trim_start_matches(' ').len()
+        } else {
+            0
+        };
+        let site = self.site(SiteKind::Scalar {
+            range: (tag_start.unwrap_or(s.span.0), s.span.1),
+            text_range: s.span,
+            style: scalar_style(s.style),
+            tagged_str: matches!(&s.tag, Some((true, t)) if t == "str"),
+            has_tag: s.tag.is_some(),
+            ctx,
+            dash,
+            content_indent,
+        });
+        let _ = node;
+        if self.sealed && s.tag.as_ref().is_none_or(|(core, t)| *core && t == "str") && EncryptedValue::looks_encrypted(&s.value) {
+            let e = EncryptedValue::parse(&s.value).map_err(|reason| SopsError::DecryptValue {
+                location: Location::new(self.doc_index, path),
+                reason,
+            })?;
+            return Ok(Node::Leaf(Leafy::Sealed(Sealed::Enc(e)), site));
+        }
+        match resolve(s) {
+            None => Err(unsupported(self.doc_index, path, "tagged value does not match its tag")),
+            Some(Resolved::Null) => Ok(Node::Null(site)),
+            Some(Resolved::Uint(_)) => Err(SopsError::EncryptValue {
+                location: Location::new(self.doc_index, path),
+                reason: "Cannot walk value, unknown type: uint64 (integer beyond int64)".into(),
+            }),
+            Some(Resolved::Value(v)) => {
+                let p = Plain::Value(v);
+                Ok(Node::Leaf(if self.sealed { Leafy::Sealed(Sealed::Clear(p)) } else { Leafy::Plain(p) }, site))
+            }
+        }
+    }
+
+    fn node(
+        &mut self,
+        n: &'a YNode,
+        path: &mut Vec<String>,
+        parent_block_indent: usize,
+        dash: Option<usize>,
+        via_alias: bool,
+        region_start: usize,
+        skip_line: Option<usize>,
+    ) -> Result<Node<Leafy>> {
+        match &n.kind {
+            YKind::Scalar(s) => {
+                let mut leaf = self.scalar_leaf(s, n, path, parent_block_indent, dash)?;
+                if via_alias {
+                    strip_sites(&mut leaf);
+                }
+                Ok(leaf)
+            }
+            YKind::Alias(id) => {
+                let target = *self.anchors.get(id).ok_or_else(|| unsupported(self.doc_index, path, "alias to an unknown anchor"))?;
+                let mut expanded = self.node(target, path, parent_block_indent, None, true, target.start, None)?;
+                if let Node::Leaf(_, site) = &mut expanded {
+                    let in_flow = matches!(&target.kind, YKind::Scalar(s) if s.in_flow);
+                    *site = self.site(SiteKind::Alias {
+                        range: (n.start, n.end),
+                        ctx: Context {
+                            flow: in_flow,
+                            key: false,
+                            block_indent: parent_block_indent,
+                            best_indent: self.indent,
+                        },
+                    });
+                }
+                Ok(expanded)
+            }
+            YKind::Map { entries, flow } => {
+                let key_col = entries.first().map_or(0, |(k, _)| column(self.text, k.start));
+                let mut items: Vec<(usize, MapItem<Leafy>)> = Vec::new();
+                let region_end = n.end;
+                for (i, (k, v)) in entries.iter().enumerate() {
+                    let key = match &k.kind {
+                        YKind::Scalar(s) => match resolve(s) {
+                            Some(Resolved::Value(Scalar::Str(k))) => k,
+                            _ if s.value == "<<" => s.value.clone(),
+                            _ => {
+                                return Err(unsupported(
+                                    self.doc_index,
+                                    path,
+                                    format!("Tree contains a non-string key at byte {}; only string keys are supported", k.start),
+                                ));
+                            }
+                        },
+                        _ => return Err(unsupported(self.doc_index, path, "complex mapping keys are not supported")),
+                    };
+                    let key_line = line_of(self.text, k.start);
+                    path.push(key);
+                    let child_indent = if *flow { parent_block_indent } else { self.block_indent_for_map(key_col) };
+                    // The value's region starts after its key; a comment on the key's own
+                    // line belongs to this map (sops keeps it before the entry).
+                    let value = self.node(v, path, child_indent, None, via_alias, k.end, Some(key_line))?;
+                    let key = path.pop().expect("pushed");
+                    let _ = (i, key_line);
+                    items.push((k.start, MapItem::Entry(key, value)));
+                }
+                if !via_alias {
+                    let lines: Vec<(usize, usize)> =
+                        entries.iter().map(|(k, _)| (line_of(self.text, k.start), k.start)).collect();
+                    let min_col = if *flow { 0 } else { key_col };
+                    // A comment at the start of the map's region (before the first key) is
+                    // found via the parent's region; here: from the first key to the end.
+                    let from = region_start.min(n.start);
+                    for (pos, idx) in self.take_comments(from, region_end, min_col, skip_line) {
+                        let line = line_of(self.text, pos);
+                        let sort = lines.iter().find(|(l, _)| *l == line).map_or(pos, |(_, s)| s.saturating_sub(1));
+                        let (leaf, site) = self.comment_leaf(idx);
+                        items.push((sort, MapItem::Comment(leaf, site)));
+                    }
+                }
+                items.sort_by_key(|(s, _)| *s);
+                Ok(Node::Map(items.into_iter().map(|(_, i)| i).collect()))
+            }
+            YKind::Seq { items, flow } => {
+                let mut out: Vec<(usize, Node<Leafy>)> = Vec::new();
+                let mut dash_col = 0;
+                for item in items {
+                    let start = item.props_start.unwrap_or(item.start).min(item.start);
+                    let dash_pos = if *flow { None } else { find_dash(self.text, start) };
+                    if let Some(d) = dash_pos {
+                        dash_col = column(self.text, d);
+                    }
+                    let child_indent = if *flow { parent_block_indent } else { dash_col + 2 };
+                    let region = dash_pos.unwrap_or(start);
+                    let node = self.node(item, path, child_indent, dash_pos, via_alias, region, Some(line_of(self.text, region)))?;
+                    out.push((dash_pos.unwrap_or(start), node));
+                }
+                if !via_alias {
+                    let lines: Vec<(usize, usize)> = out.iter().map(|(s, _)| (line_of(self.text, *s), *s)).collect();
+                    let min_col = if *flow { 0 } else { dash_col };
+                    for (pos, idx) in self.take_comments(region_start.min(n.start), n.end, min_col, skip_line) {
+                        let line = line_of(self.text, pos);
+                        let sort = lines.iter().find(|(l, _)| *l == line).map_or(pos, |(_, s)| s.saturating_sub(1));
+                        let (leaf, site) = self.comment_leaf(idx);
+                        out.push((sort, Node::Comment(leaf, site)));
+                    }
+                }
+                out.sort_by_key(|(s, _)| *s);
+                Ok(Node::Seq(out.into_iter().map(|(_, n)| n).collect()))
+            }
+        }
+    }
+}
+
+fn strip_sites(n: &mut Node<Leafy>) {
+    match n {
+        Node::Leaf(_, s) | Node::Comment(_, s) | Node::Null(s) => *s = NO_SITE,
+        Node::Seq(items) => items.iter_mut().for_each(strip_sites),
+        Node::Map(items) => {
+            for i in items {
+                match i {
+                    MapItem::Entry(_, v) => strip_sites(v),
+                    MapItem::Comment(_, s) => *s = NO_SITE,
+                }
+            }
+        }
+    }
+}
+
+/// Position of the `-` indicator before a block sequence item starting at `start`.
+fn find_dash(text: &str, start: usize) -> Option<usize> {
+    let b = text.as_bytes();
+    let mut i = start;
+    while i > 0 {
+        i -= 1;
+        match b[i] {
+            b' ' | b'\t' => continue,
+            b'-' => return Some(i),
+            _ => return None,
+        }
+    }
+    None
+}
+
+/// Nodes with sites that came from comments need re-sorting in the final order; the generic
+/// conversions below turn the builder's tree into the two public type states.
+fn into_plain(n: Node<Leafy>) -> Node<Plain> {
+    match n {
+        Node::Map(items) => Node::Map(
+            items
+                .into_iter()
+                .map(|i| match i {
+                    MapItem::Entry(k, v) => MapItem::Entry(k, into_plain(v)),
+                    MapItem::Comment(Leafy::Plain(p), s) => MapItem::Comment(p, s),
+                    MapItem::Comment(Leafy::Sealed(_), _) => unreachable!("plain builder"),
+                })
+                .collect(),
+        ),
+        Node::Seq(items) => Node::Seq(items.into_iter().map(into_plain).collect()),
+        Node::Leaf(Leafy::Plain(p), s) => Node::Leaf(p, s),
+        Node::Comment(Leafy::Plain(p), s) => Node::Comment(p, s),
+        Node::Null(s) => Node::Null(s),
+        _ => unreachable!("plain builder"),
+    }
+}
+
+fn into_sealed(n: Node<Leafy>) -> Node<Sealed> {
+    match n {
+        Node::Map(items) => Node::Map(
+            items
+                .into_iter()
+                .map(|i| match i {
+                    MapItem::Entry(k, v) => MapItem::Entry(k, into_sealed(v)),
+                    MapItem::Comment(Leafy::Sealed(p), s) => MapItem::Comment(p, s),
+                    MapItem::Comment(Leafy::Plain(_), _) => unreachable!("sealed builder"),
+                })
+                .collect(),
+        ),
+        Node::Seq(items) => Node::Seq(items.into_iter().map(into_sealed).collect()),
+        Node::Leaf(Leafy::Sealed(p), s) => Node::Leaf(p, s),
+        Node::Comment(Leafy::Sealed(p), s) => Node::Comment(p, s),
+        Node::Null(s) => Node::Null(s),
+        _ => unreachable!("sealed builder"),
+    }
+}
+
+/// Convert the plain tree of a YAML node into a metadata value.
+fn meta_from_plain(n: &Node<Plain>) -> MetaValue {
+    match n {
+        Node::Map(items) => MetaValue::Map(
+            items
+                .iter()
+                .filter_map(|i| match i {
+                    MapItem::Entry(k, v) => Some((k.clone(), meta_from_plain(v))),
+                    MapItem::Comment(..) => None,
+                })
+                .collect(),
+        ),
+        Node::Seq(items) => MetaValue::List(
+            items.iter().filter(|i| !matches!(i, Node::Comment(..))).map(meta_from_plain).collect(),
+        ),
+        Node::Leaf(Plain::Value(v), _) => match v {
+            Scalar::Str(s) => MetaValue::Str(s.clone()),
+            Scalar::Int(i) => MetaValue::Int(*i),
+            Scalar::Float(f) => MetaValue::Float(*f),
+            Scalar::Bool(b) => MetaValue::Bool(*b),
+            Scalar::Time(t) => MetaValue::Str(t.format_rfc3339_nano()),
+            Scalar::Bytes(b) | Scalar::BinStr(b) => MetaValue::Str(String::from_utf8_lossy(b).into_owned()),
+        },
+        Node::Leaf(Plain::Comment(_), _) | Node::Comment(..) | Node::Null(_) => MetaValue::Null,
+    }
+}
+
+impl<'t> YamlText<'t> {
+    fn build(text: &'t str, indent: usize, sealed: bool) -> Result<(YamlText<'t>, Vec<Node<Leafy>>)> {
+        let docs = parse_stream(text)?;
+        let mut sites = Vec::new();
+        let mut trees = Vec::new();
+        let mut meta_ranges = Vec::new();
+        let mut metadata = None;
+        for (di, doc) in docs.iter().enumerate() {
+            let mut b = Builder {
+                text,
+                doc,
+                doc_index: di,
+                sites: &mut sites,
+                anchors: HashMap::new(),
+                used_comments: vec![false; doc.comments.len()],
+                indent,
+                sealed,
+            };
+            let Some(root) = &doc.root else {
+                // An empty document (only comments, or `---`): comments go to the root.
+                let mut items = Vec::new();
+                for (pos, idx) in b.take_comments(0, doc.end.max(text.len()), 0, None) {
+                    let _ = pos;
+                    let (leaf, site) = b.comment_leaf(idx);
+                    items.push(MapItem::Comment(leaf, site));
+                }
+                trees.push(Node::Map(items));
+                meta_ranges.push(None);
+                continue;
+            };
+            match &root.kind {
+                YKind::Map { flow: false, .. } => {}
+                YKind::Map { flow: true, .. } => {
+                    return Err(unsupported(di, &[], "a top-level flow mapping ({…}) cannot carry an appended sops block; write the document in block style"));
+                }
+                YKind::Seq { .. } => return Err(unsupported(di, &[], "YAML documents that are sequences are not supported")),
+                YKind::Scalar(s) if s.style == ScalarStyle::Plain && matches!(scalar::resolve_plain(&s.value), Resolved::Null) => {
+                    trees.push(Node::Map(Vec::new()));
+                    meta_ranges.push(None);
+                    continue;
+                }
+                _ => return Err(unsupported(di, &[], "YAML documents that are values are not supported")),
+            }
+            b.collect_anchors(root);
+            let tree = b.node(root, &mut Vec::new(), 0, None, false, 0, None)?;
+            let Node::Map(mut items) = tree else { unreachable!("root is a mapping") };
+            // Comments after the root mapping (foot comments) belong to it too.
+            for (_, idx) in b.take_comments(0, doc.end.max(root.end).max(text.len()), 0, None) {
+                let (leaf, site) = b.comment_leaf(idx);
+                items.push(MapItem::Comment(leaf, site));
+            }
+            let YKind::Map { entries, .. } = &root.kind else { unreachable!() };
+            // Pull out the `sops` entry.
+            let mut meta_range = None;
+            let mut kept = Vec::new();
+            for item in items {
+                if let MapItem::Entry(k, v) = &item
+                    && k == "sops"
+                {
+                    let (kn, vnode) = entries
+                        .iter()
+                        .find(|(kn, _)| matches!(&kn.kind, YKind::Scalar(s) if s.value == "sops"))
+                        .expect("entry");
+                    let pos = kn.start;
+                    let end = vnode.end.max(pos);
+                    meta_range = Some((line_start(text, pos), end));
+                    if metadata.is_none() {
+                        let plain = match v {
+                            n if sealed => into_plain(sealed_to_plain_leafy(n)),
+                            n => into_plain(clone_leafy(n)),
+                        };
+                        metadata = Some(meta_from_plain(&plain));
+                    }
+                    continue;
+                }
+                kept.push(item);
+            }
+            meta_ranges.push(meta_range);
+            trees.push(Node::Map(kept));
+        }
+        Ok((
+            YamlText {
+                text,
+                docs,
+                sites,
+                meta_ranges,
+                metadata,
+                indent,
+            },
+            trees,
+        ))
+    }
+
+    /// Parse a plaintext YAML file for encryption.
+    pub fn parse_plain(text: &'t str, indent: usize) -> Result<(YamlText<'t>, PlainTree)> {
+        let (y, trees) = Self::build(text, indent, false)?;
+        if y.meta_ranges.iter().any(Option::is_some) {
+            return Err(SopsError::AlreadyEncrypted);
+        }
+        Ok((y, trees.into_iter().map(into_plain).collect()))
+    }
+
+    /// Parse an encrypted YAML file; returns the metadata block too.
+    pub fn parse_encrypted(text: &'t str, indent: usize) -> Result<(YamlText<'t>, SealedTree, MetaValue)> {
+        let (mut y, trees) = Self::build(text, indent, true)?;
+        let meta = y.metadata.take().ok_or(SopsError::MetadataNotFound)?;
+        Ok((y, trees.into_iter().map(into_sealed).collect(), meta))
+    }
+
+    /// Text of the original for a site's scalar.
+    fn original(&self, range: (usize, usize)) -> &str {
+        &self.text[range.0..range.1]
+    }
+
+    /// Render the encrypted file: `sealed` is the result of sealing the tree this text was
+    /// parsed into; `metadata_block` the `sops:` block (without trailing newline handling).
+    pub fn render_encrypted(&self, plain: &PlainTree, sealed: &SealedTree, metadata: &MetaValue) -> Result<String> {
+        let mut edits: Vec<(usize, usize, String)> = Vec::new();
+        for (di, (p, s)) in plain.iter().zip(sealed).enumerate() {
+            self.encrypt_edits(di, p, s, &mut Vec::new(), &mut edits)?;
+        }
+        let block = render_meta_block(metadata, self.indent);
+        for (di, doc) in self.docs.iter().enumerate() {
+            let at = self.doc_content_end(di, doc);
+            let mut ins = String::new();
+            let before = &self.text[..at];
+            if at == self.text.len() && !before.is_empty() && !before.ends_with('\n') {
+                // Keep a missing final newline missing: decrypt strips this exact text.
+                ins.push('\n');
+                ins.push_str(block.trim_end_matches('\n'));
+            } else {
+                ins.push_str(&block);
+            }
+            edits.push((at, at, ins));
+        }
+        Ok(apply_edits(self.text, edits))
+    }
+
+    fn doc_content_end(&self, _di: usize, doc: &YDoc) -> usize {
+        // Before the next document marker (or end of input); after trailing comments.
+        let mut end = doc.end.min(self.text.len());
+        if let Some(root) = &doc.root {
+            end = end.max(root.end.min(self.text.len()));
+        }
+        // If the document ends with an explicit `---`/`...` marker, `end` is its position.
+        end
+    }
+
+    fn encrypt_edits(
+        &self,
+        doc: usize,
+        p: &Node<Plain>,
+        s: &Node<Sealed>,
+        path: &mut Vec<String>,
+        edits: &mut Vec<(usize, usize, String)>,
+    ) -> Result<()> {
+        match (p, s) {
+            (Node::Map(pi), Node::Map(si)) => {
+                for (a, b) in pi.iter().zip(si) {
+                    match (a, b) {
+                        (MapItem::Entry(k, pv), MapItem::Entry(_, sv)) => {
+                            path.push(k.clone());
+                            let r = self.encrypt_edits(doc, pv, sv, path, edits);
+                            path.pop();
+                            r?;
+                        }
+                        (MapItem::Comment(_, site), MapItem::Comment(Sealed::Enc(e), _)) => {
+                            self.comment_edit(*site, e, edits);
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            (Node::Seq(pi), Node::Seq(si)) => {
+                for (a, b) in pi.iter().zip(si) {
+                    self.encrypt_edits(doc, a, b, path, edits)?;
+                }
+            }
+            (Node::Comment(_, site), Node::Comment(Sealed::Enc(e), _)) => self.comment_edit(*site, e, edits),
+            (Node::Leaf(Plain::Value(v), site), Node::Leaf(Sealed::Enc(e), _)) => {
+                if *site == NO_SITE {
+                    return Err(unsupported(
+                        doc,
+                        path,
+                        "an alias refers to a collection that contains values to encrypt; sops expands aliases and encrypts every copy with its own key path, which cannot be written without expanding the alias: expand it or exclude it from encryption",
+                    ));
+                }
+                edits.push(self.value_edit(*site, v, e));
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn comment_edit(&self, site: Site, e: &EncryptedValue, edits: &mut Vec<(usize, usize, String)>) {
+        if let Some(SiteKind::Comment { range }) = self.sites.get(site as usize) {
+            edits.push((range.0, range.1, e.to_string()));
+        }
+    }
+
+    /// Choose how to write an encrypted scalar so that decrypting restores the original.
+    fn value_edit(&self, site: Site, v: &Scalar, e: &EncryptedValue) -> (usize, usize, String) {
+        let enc = e.to_string();
+        match &self.sites[site as usize] {
+            SiteKind::Alias { range, ctx } => {
+                let text = if ctx.flow { format!("\"{enc}\"") } else { enc };
+                (range.0, range.1, text)
+            }
+            SiteKind::Comment { range } => (range.0, range.1, enc),
+            SiteKind::Scalar {
+                range,
+                text_range,
+                style,
+                has_tag,
+                ctx,
+                content_indent,
+                ..
+            } => {
+                let original = self.original(*text_range);
+                let canonical = strip_one_newline(scalar::canonical(v, ctx));
+                let is_str = matches!(v, Scalar::Str(_));
+                let text = if !ctx.flow && !*has_tag && canonical == original {
+                    enc
+                } else if ctx.flow {
+                    match style {
+                        Style::Single if is_str => format!("'{enc}'"),
+                        Style::Plain if is_str => format!("!!str \"{enc}\""),
+                        _ => format!("\"{enc}\""),
+                    }
+                } else {
+                    match style {
+                        Style::Double if is_str => format!("\"{enc}\""),
+                        Style::Single if is_str => format!("'{enc}'"),
+                        Style::Literal | Style::Folded if is_str => {
+                            format!("|-\n{}{enc}", " ".repeat(*content_indent))
+                        }
+                        Style::Plain if is_str && !*has_tag => format!("!!str {enc}"),
+                        _ => enc,
+                    }
+                };
+                (range.0, range.1, text)
+            }
+        }
+    }
+
+    /// Render the decrypted file from the opened tree (same shape as the parsed one).
+    pub fn render_plain(&self, sealed: &SealedTree, plain: &PlainTree) -> Result<String> {
+        let mut edits: Vec<(usize, usize, String)> = Vec::new();
+        for (s, p) in sealed.iter().zip(plain) {
+            self.decrypt_edits(s, p, &mut edits);
+        }
+        for (di, range) in self.meta_ranges.iter().enumerate() {
+            if let Some((start, end)) = *range {
+                let _ = di;
+                let mut start = start;
+                if end >= self.text.len() && !self.text.ends_with('\n') && start > 0 {
+                    start -= 1;
+                }
+                edits.push((start, end, String::new()));
+            }
+        }
+        Ok(apply_edits(self.text, edits))
+    }
+
+    fn decrypt_edits(&self, s: &Node<Sealed>, p: &Node<Plain>, edits: &mut Vec<(usize, usize, String)>) {
+        match (s, p) {
+            (Node::Map(si), Node::Map(pi)) => {
+                for (a, b) in si.iter().zip(pi) {
+                    match (a, b) {
+                        (MapItem::Entry(_, sv), MapItem::Entry(_, pv)) => self.decrypt_edits(sv, pv, edits),
+                        (MapItem::Comment(Sealed::Enc(_), site), MapItem::Comment(Plain::Comment(c), _)) => {
+                            if let Some(SiteKind::Comment { range }) = self.sites.get(*site as usize) {
+                                edits.push((range.0, range.1, c.clone()));
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            (Node::Seq(si), Node::Seq(pi)) => {
+                for (a, b) in si.iter().zip(pi) {
+                    self.decrypt_edits(a, b, edits);
+                }
+            }
+            (Node::Comment(Sealed::Enc(_), site), Node::Comment(Plain::Comment(c), _)) => {
+                if let Some(SiteKind::Comment { range }) = self.sites.get(*site as usize) {
+                    edits.push((range.0, range.1, c.clone()));
+                }
+            }
+            (Node::Leaf(Sealed::Enc(_), site), Node::Leaf(plain, _) | Node::Comment(plain, _)) if *site != NO_SITE => {
+                if let Some(edit) = self.plain_edit(*site, plain) {
+                    edits.push(edit);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn plain_edit(&self, site: Site, plain: &Plain) -> Option<(usize, usize, String)> {
+        match &self.sites[site as usize] {
+            SiteKind::Scalar {
+                range,
+                style,
+                tagged_str,
+                ctx,
+                dash,
+                content_indent,
+                ..
+            } => {
+                let v = match plain {
+                    Plain::Comment(c) => {
+                        // sops 3.11 writes encrypted comments inside lists as `- ENC[…]` items.
+                        let start = dash.unwrap_or(range.0);
+                        return Some((start, range.1, format!("#{c}")));
+                    }
+                    Plain::Value(v) => v,
+                };
+                let text = match (v, style) {
+                    (Scalar::Str(s), _) if *tagged_str => {
+                        if scalar::plain_allowed(s, ctx) {
+                            s.clone()
+                        } else {
+                            strip_one_newline(scalar::canonical(v, ctx))
+                        }
+                    }
+                    (Scalar::Str(s), Style::Double) => scalar::write_double(s),
+                    (Scalar::Str(s), Style::Single) => {
+                        if scalar::select_style(s, Style::Single, ctx) == Style::Single {
+                            scalar::write_single(s)
+                        } else {
+                            scalar::write_double(s)
+                        }
+                    }
+                    (Scalar::Str(s), Style::Literal | Style::Folded) => self.literal_in_place(s, *range, *content_indent, ctx),
+                    _ => strip_one_newline(scalar::canonical(v, ctx)),
+                };
+                Some((range.0, range.1, text))
+            }
+            SiteKind::Alias { .. } | SiteKind::Comment { .. } => None,
+        }
+    }
+
+    /// A literal block written at an existing block's indentation; the value's trailing line
+    /// breaks are already in the text after the block.
+    fn literal_in_place(&self, s: &str, range: (usize, usize), indent: usize, ctx: &Context) -> String {
+        if scalar::select_style(s, Style::Literal, ctx) != Style::Literal && !s.ends_with(' ') {
+            return scalar::write_double(s);
+        }
+        if s.lines().any(|l| l.ends_with(' ') || l.ends_with('\t')) {
+            // Trailing spaces would be ambiguous in a block; keep it exact.
+            return scalar::write_double(s);
+        }
+        let body = s.trim_end_matches('\n');
+        let breaks = s.len() - body.len();
+        let mut out = String::from("|");
+        if body.starts_with(' ') || body.starts_with('\n') {
+            let header_line = line_start(self.text, range.0);
+            let parent = self.text[header_line..].len() - self.text[header_line..].trim_start_matches(' ').len();
+            out.push_str(&indent.saturating_sub(parent).max(1).to_string());
+        }
+        match breaks {
+            0 => out.push('-'),
+            1 => {}
+            _ => out.push('+'),
+        }
+        for line in body.split('\n') {
+            out.push('\n');
+            if !line.is_empty() {
+                out.push_str(&" ".repeat(indent));
+                out.push_str(line);
+            }
+        }
+        out
+    }
+}
+
+fn strip_one_newline(mut s: String) -> String {
+    if s.ends_with('\n') {
+        s.pop();
+    }
+    s
+}
+
+fn apply_edits(text: &str, mut edits: Vec<(usize, usize, String)>) -> String {
+    edits.sort_by_key(|(s, e, _)| (*s, *e));
+    let mut out = String::with_capacity(text.len() + edits.iter().map(|e| e.2.len()).sum::<usize>());
+    let mut pos = 0;
+    for (s, e, t) in edits {
+        if s < pos {
+            continue;
+        }
+        out.push_str(&text[pos..s]);
+        out.push_str(&t);
+        pos = e;
+    }
+    out.push_str(&text[pos..]);
+    out
+}
+
+fn clone_leafy(n: &Node<Leafy>) -> Node<Leafy> {
+    match n {
+        Node::Map(items) => Node::Map(
+            items
+                .iter()
+                .map(|i| match i {
+                    MapItem::Entry(k, v) => MapItem::Entry(k.clone(), clone_leafy(v)),
+                    MapItem::Comment(l, s) => MapItem::Comment(clone_leaf(l), *s),
+                })
+                .collect(),
+        ),
+        Node::Seq(items) => Node::Seq(items.iter().map(clone_leafy).collect()),
+        Node::Leaf(l, s) => Node::Leaf(clone_leaf(l), *s),
+        Node::Comment(l, s) => Node::Comment(clone_leaf(l), *s),
+        Node::Null(s) => Node::Null(*s),
+    }
+}
+
+fn clone_leaf(l: &Leafy) -> Leafy {
+    match l {
+        Leafy::Plain(p) => Leafy::Plain(p.clone()),
+        Leafy::Sealed(s) => Leafy::Sealed(s.clone()),
+    }
+}
+
+/// The metadata block is never encrypted: read its leaves as plain values.
+fn sealed_to_plain_leafy(n: &Node<Leafy>) -> Node<Leafy> {
+    let conv = |l: &Leafy| match l {
+        Leafy::Sealed(Sealed::Clear(p)) => Leafy::Plain(p.clone()),
+        Leafy::Sealed(Sealed::Enc(e)) => Leafy::Plain(Plain::Value(Scalar::Str(e.to_string()))),
+        Leafy::Plain(p) => Leafy::Plain(p.clone()),
+    };
+    match n {
+        Node::Map(items) => Node::Map(
+            items
+                .iter()
+                .map(|i| match i {
+                    MapItem::Entry(k, v) => MapItem::Entry(k.clone(), sealed_to_plain_leafy(v)),
+                    MapItem::Comment(l, s) => MapItem::Comment(conv(l), *s),
+                })
+                .collect(),
+        ),
+        Node::Seq(items) => Node::Seq(items.iter().map(sealed_to_plain_leafy).collect()),
+        Node::Leaf(l, s) => Node::Leaf(conv(l), *s),
+        Node::Comment(l, s) => Node::Comment(conv(l), *s),
+        Node::Null(s) => Node::Null(*s),
+    }
+}
+
+/// Write a metadata block (`sops:` and its mapping) in yaml.v3's block style.
+pub fn render_meta_block(meta: &MetaValue, indent: usize) -> String {
+    let mut out = String::from("sops:");
+    emit_value(meta, 0, indent, &mut out, ValuePos::MapValue);
+    out.push('\n');
+    out
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum ValuePos {
+    MapValue,
+    SeqItem,
+}
+
+fn child_indent(parent: usize, n: usize) -> usize {
+    n * ((parent + n) / n)
+}
+
+/// Emit `v` following a `key:` (at column `col`) or a `- ` (at column `col`).
+fn emit_value(v: &MetaValue, col: usize, n: usize, out: &mut String, pos: ValuePos) {
+    let n = n.max(1);
+    match v {
+        MetaValue::Map(m) if m.is_empty() => out.push_str(" {}"),
+        MetaValue::List(l) if l.is_empty() => out.push_str(" []"),
+        MetaValue::Map(m) => {
+            let inner = if pos == ValuePos::SeqItem { col + 2 } else { child_indent(col, n) };
+            for (i, (k, v)) in m.iter().enumerate() {
+                if i == 0 && pos == ValuePos::SeqItem {
+                    out.push(' ');
+                } else {
+                    out.push('\n');
+                    out.push_str(&" ".repeat(inner));
+                }
+                out.push_str(&scalar::canonical(&Scalar::Str(k.clone()), &Context {
+                    flow: false,
+                    key: true,
+                    block_indent: inner,
+                    best_indent: n,
+                }));
+                out.push(':');
+                emit_value(v, inner, n, out, ValuePos::MapValue);
+            }
+        }
+        MetaValue::List(l) => {
+            let dash = if pos == ValuePos::SeqItem { col + 2 } else { child_indent(col, n) };
+            for (i, item) in l.iter().enumerate() {
+                if i == 0 && pos == ValuePos::SeqItem {
+                    out.push(' ');
+                } else {
+                    out.push('\n');
+                    out.push_str(&" ".repeat(dash));
+                }
+                out.push('-');
+                emit_value(item, dash, n, out, ValuePos::SeqItem);
+            }
+        }
+        scalar_value => {
+            let block_indent = if pos == ValuePos::SeqItem { col + 2 } else { child_indent(col, n) };
+            let ctx = Context {
+                flow: false,
+                key: false,
+                block_indent,
+                best_indent: n,
+            };
+            let text = match scalar_value {
+                MetaValue::Str(s) => scalar::canonical(&Scalar::Str(s.clone()), &ctx),
+                MetaValue::Int(i) => i.to_string(),
+                MetaValue::Float(f) => scalar::canonical(&Scalar::Float(*f), &ctx),
+                MetaValue::Bool(b) => b.to_string(),
+                _ => "null".to_string(),
+            };
+            out.push(' ');
+            out.push_str(strip_one_newline(text).as_str());
+        }
+    }
+}
+
+/// Write a plain tree as sops does (yaml.v3 block style, comments as `#` lines).
+pub fn render_plain_tree(n: &Node<Plain>, indent: usize) -> String {
+    let mut out = String::new();
+    match n {
+        Node::Map(items) => {
+            let mut first = true;
+            for item in items {
+                if !first {
+                    out.push('\n');
+                }
+                first = false;
+                match item {
+                    MapItem::Comment(Plain::Comment(c), _) => {
+                        out.push('#');
+                        out.push_str(c);
+                    }
+                    MapItem::Comment(..) => {}
+                    MapItem::Entry(k, v) => {
+                        out.push_str(&key_text(k, indent));
+                        out.push(':');
+                        emit_plain(v, 0, indent, &mut out, ValuePos::MapValue);
+                    }
+                }
+            }
+            if !items.is_empty() {
+                out.push('\n');
+            } else {
+                out.push_str("{}\n");
+            }
+        }
+        other => {
+            out.push('-');
+            emit_plain(other, 0, indent, &mut out, ValuePos::MapValue);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+fn key_text(k: &str, indent: usize) -> String {
+    scalar::canonical(
+        &Scalar::Str(k.to_string()),
+        &Context {
+            flow: false,
+            key: true,
+            block_indent: 0,
+            best_indent: indent,
+        },
+    )
+}
+
+fn emit_plain(v: &Node<Plain>, col: usize, n: usize, out: &mut String, pos: ValuePos) {
+    let n = n.max(1);
+    match v {
+        Node::Map(items) if !items.iter().any(|i| matches!(i, MapItem::Entry(..))) => out.push_str(" {}"),
+        Node::Seq(items) if !items.iter().any(|i| !matches!(i, Node::Comment(..))) => out.push_str(" []"),
+        Node::Map(items) => {
+            let inner = if pos == ValuePos::SeqItem { col + 2 } else { child_indent(col, n) };
+            let mut first = true;
+            for item in items {
+                if first && pos == ValuePos::SeqItem && matches!(item, MapItem::Entry(..)) {
+                    out.push(' ');
+                } else {
+                    out.push('\n');
+                    out.push_str(&" ".repeat(inner));
+                }
+                first = false;
+                match item {
+                    MapItem::Comment(Plain::Comment(c), _) => {
+                        out.push('#');
+                        out.push_str(c);
+                    }
+                    MapItem::Comment(..) => {}
+                    MapItem::Entry(k, v) => {
+                        out.push_str(&key_text(k, n));
+                        out.push(':');
+                        emit_plain(v, inner, n, out, ValuePos::MapValue);
+                    }
+                }
+            }
+        }
+        Node::Seq(items) => {
+            let dash = if pos == ValuePos::SeqItem { col + 2 } else { child_indent(col, n) };
+            let mut first = true;
+            for item in items {
+                if first && pos == ValuePos::SeqItem && !matches!(item, Node::Comment(..)) {
+                    out.push(' ');
+                } else {
+                    out.push('\n');
+                    out.push_str(&" ".repeat(dash));
+                }
+                first = false;
+                if let Node::Comment(Plain::Comment(c), _) = item {
+                    out.push('#');
+                    out.push_str(c);
+                    continue;
+                }
+                out.push('-');
+                emit_plain(item, dash, n, out, ValuePos::SeqItem);
+            }
+        }
+        Node::Null(_) => out.push_str(" null"),
+        Node::Comment(..) | Node::Leaf(Plain::Comment(_), _) => {}
+        Node::Leaf(Plain::Value(s), _) => {
+            let block_indent = if pos == ValuePos::SeqItem { col + 2 } else { child_indent(col, n) };
+            let ctx = Context {
+                flow: false,
+                key: false,
+                block_indent,
+                best_indent: n,
+            };
+            out.push(' ');
+            out.push_str(&strip_one_newline(scalar::canonical(s, &ctx)));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn meta_block_layout_matches_sops() {
+        let m = MetaValue::Map(vec![
+            (
+                "age".into(),
+                MetaValue::List(vec![MetaValue::Map(vec![
+                    ("recipient".into(), MetaValue::Str("age1abc".into())),
+                    ("enc".into(), MetaValue::Str("-----BEGIN AGE ENCRYPTED FILE-----\nAAA\n-----END AGE ENCRYPTED FILE-----\n".into())),
+                ])]),
+            ),
+            ("lastmodified".into(), MetaValue::Str("2026-11-21T21:32:27Z".into())),
+            ("unencrypted_suffix".into(), MetaValue::Str("_unencrypted".into())),
+            ("version".into(), MetaValue::Str("3.11.0".into())),
+        ]);
+        let got = render_meta_block(&m, 4);
+        let want = "sops:\n    age:\n        - recipient: age1abc\n          enc: |\n            -----BEGIN AGE ENCRYPTED FILE-----\n            AAA\n            -----END AGE ENCRYPTED FILE-----\n    lastmodified: \"2026-11-21T21:32:27Z\"\n    unencrypted_suffix: _unencrypted\n    version: 3.11.0\n";
+        assert_eq!(got, want);
+    }
+}
