@@ -1,1 +1,3 @@
 //! The single integration-test binary (one link of the whole stack, not one per file).
+
+mod api_double;

@@ -216,6 +216,14 @@ async fn handle(
         verb: "get".into(),
         status: 0,
         field_manager: q.get("fieldManager").cloned(),
+        meta_only: headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|a| a.contains("as=PartialObjectMetadata")),
+        content_type: headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
     };
     let response = match route {
         Route::Resource(r) => {

@@ -52,6 +52,10 @@ pub struct RequestRecord {
     pub status: u16,
     /// `fieldManager` query parameter, if sent.
     pub field_manager: Option<String>,
+    /// Whether the client asked for metadata only (`as=PartialObjectMetadata[List]`).
+    pub meta_only: bool,
+    /// `Content-Type` of the request body, if any (patch flavour).
+    pub content_type: Option<String>,
 }
 
 impl RequestRecord {

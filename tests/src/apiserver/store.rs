@@ -913,6 +913,10 @@ impl Store {
         use super::patch::{PatchKind, json_patch, merge_patch, strategic_merge_patch};
         let live = self.get(rt, url_ns, name)?;
         let mut candidate = (*live).clone();
+        let core_view = rt.class == KindClass::CoreEvent;
+        if core_view {
+            super::view::stored_event_to_core(&mut candidate);
+        }
         match kind {
             PatchKind::Json => json_patch(&mut candidate, patch_body)?,
             PatchKind::Merge => merge_patch(&mut candidate, patch_body),

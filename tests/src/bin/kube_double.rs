@@ -7,6 +7,7 @@
 use anyhow::Context;
 use clap::Parser;
 use sealbox_tests::apiserver::{ApiServer, Options};
+use std::io::Write;
 use std::path::PathBuf;
 
 #[derive(Parser)]
@@ -52,8 +53,11 @@ async fn main() -> anyhow::Result<()> {
                 .map_err(|e| anyhow::anyhow!("{}: document {i}: {}", path.display(), e.message))?;
         }
     }
-    println!("listening on {}", double.url());
-    println!("kubeconfig {}", double.kubeconfig_path().display());
+    // A closed stdout (a parent that read only what it needed) must not stop the server.
+    let mut out = std::io::stdout();
+    let _ = writeln!(out, "listening on {}", double.url());
+    let _ = writeln!(out, "kubeconfig {}", double.kubeconfig_path().display());
+    let _ = out.flush();
     tokio::signal::ctrl_c()
         .await
         .context("waiting for Ctrl-C")?;
