@@ -338,9 +338,25 @@ impl OpenedFile {
     /// Decrypt a file. Order and exit codes follow `common.DecryptTree`: data key (128),
     /// values (25), MAC (51, skipped with `ignore_mac`).
     pub fn open(input: &[u8], format: Format, ids: &Identities, ignore_mac: bool, store: StoreOptions) -> Result<OpenedFile> {
+        Self::open_inner(input, format, ignore_mac, store, |m| keysource::recover_data_key(m, ids))
+    }
+
+    /// Decrypt with an already known data key (key services, and cipher-level tests against
+    /// files whose master keys are not available, e.g. PGP-only upstream fixtures).
+    pub fn open_with_data_key(input: &[u8], format: Format, key: &DataKey, ignore_mac: bool, store: StoreOptions) -> Result<OpenedFile> {
+        Self::open_inner(input, format, ignore_mac, store, |_| Ok(key.clone()))
+    }
+
+    fn open_inner(
+        input: &[u8],
+        format: Format,
+        ignore_mac: bool,
+        store: StoreOptions,
+        get_key: impl FnOnce(&Metadata) -> Result<DataKey>,
+    ) -> Result<OpenedFile> {
         let (sealed, meta_value) = parse_encrypted(input, format, &store)?;
         let metadata = Metadata::from_value(&meta_value)?;
-        let key = keysource::recover_data_key(&metadata, ids)?;
+        let key = get_key(&metadata)?;
         let cipher = ValueCipher::new(&key);
         let mut stash = IvStash::default();
         let rule = if format == Format::Binary { EncryptionRule::default() } else { metadata.rule.clone() };
