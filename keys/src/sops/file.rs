@@ -183,10 +183,10 @@ fn emit_encrypted(
             y.render_encrypted(plain, sealed, &mv)?.into_bytes()
         }
         (Format::Yaml, PlainDoc::Tree) => {
-            let text = String::from_utf8(emit_plain_as(plain, Format::Yaml, store)?).expect("UTF-8");
-            let (y, reparsed) = YamlText::parse_plain(&text, store.yaml_indent)?;
-            let _ = reparsed;
-            y.render_encrypted(plain, sealed, &mv)?.into_bytes()
+            return Err(SopsError::Emit {
+                format: "YAML",
+                reason: "internal: YAML documents always keep their text".into(),
+            });
         }
         (Format::Json | Format::Binary, _) => {
             flat::json_document(&sealed[0], Some(&mv), &store.json_indent())?.into_bytes()
@@ -383,14 +383,17 @@ impl OpenedFile {
             }
         }
         let plain: PlainTree = plain.into_iter().map(comments_from_leaves).collect();
-        let (plaintext, doc) = match format {
+        let (plaintext, doc, plain) = match format {
             Format::Yaml => {
                 let text = std::str::from_utf8(input).expect("checked by parse");
                 let (y, sealed2, _) = YamlText::parse_encrypted(text, store.yaml_indent)?;
                 let out = y.render_plain(&sealed2, &plain)?;
-                (out.clone().into_bytes(), PlainDoc::Yaml(out))
+                // Re-read the plaintext so the tree's text positions refer to it (sealing
+                // splices into this text).
+                let (_, reparsed) = YamlText::parse_plain(&out, store.yaml_indent)?;
+                (out.clone().into_bytes(), PlainDoc::Yaml(out), reparsed)
             }
-            other => (emit_plain_as(&plain, other, &store)?, PlainDoc::Tree),
+            other => (emit_plain_as(&plain, other, &store)?, PlainDoc::Tree, plain),
         };
         Ok(OpenedFile {
             format,

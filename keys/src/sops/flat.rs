@@ -444,12 +444,6 @@ pub fn dotenv_emit<V: FlatLeaf>(n: &Node<V>, meta: Option<&MetaValue>) -> Result
                 out.push('\n');
             }
             MapItem::Entry(k, Node::Leaf(v, _)) => {
-                if let Some(c) = v.comment() {
-                    out.push('#');
-                    out.push_str(&c);
-                    out.push('\n');
-                    continue;
-                }
                 out.push_str(k);
                 out.push('=');
                 out.push_str(&v.flat().unwrap_or_default());

@@ -266,7 +266,7 @@ pub fn parse_stream(text: &str) -> Result<Vec<YDoc>> {
                     let end = trim_block_end(text, header, e.max(s)).max(header + 1);
                     sspan = (header, end);
                 }
-                let tag = tag.map(|t| (t.is_yaml_core_schema(), t.suffix().to_string()));
+                let tag = tag.map(|t| (t.handle() == "tag:yaml.org,2002:", t.suffix().to_string()));
                 let node = YNode {
                     kind: YKind::Scalar(YScalar {
                         value: value.to_string(),
