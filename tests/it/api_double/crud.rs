@@ -359,3 +359,59 @@ async fn direct_store_access_and_request_counters() {
         .unwrap();
     assert_eq!(stored["metadata"]["labels"]["x"], "y");
 }
+
+#[tokio::test]
+async fn deleting_a_namespace_terminates_then_removes_its_content() {
+    let double = start().await;
+    let client = double.client().unwrap();
+    let nss: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
+    nss.create(
+        &PostParams::default(),
+        &serde_json::from_value(json!({"metadata": {"name": "gone"}})).unwrap(),
+    )
+    .await
+    .unwrap();
+    let api: Api<Secret> = Api::namespaced(client.clone(), "gone");
+    api.create(&PostParams::default(), &secret("a", &[]))
+        .await
+        .unwrap();
+    let mut held = secret("held", &[]);
+    held.metadata.finalizers = Some(vec!["test.sealbox.io/hold".into()]);
+    api.create(&PostParams::default(), &held).await.unwrap();
+
+    let marked = nss
+        .delete("gone", &DeleteParams::default())
+        .await
+        .unwrap()
+        .left()
+        .expect("namespace returned");
+    assert_eq!(marked.status.unwrap().phase.as_deref(), Some("Terminating"));
+    // Creates into a terminating namespace are forbidden.
+    let err = api_status(
+        api.create(&PostParams::default(), &secret("late", &[]))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!((err.code, err.reason.as_str()), (403, "Forbidden"));
+    assert!(
+        super::eventually(std::time::Duration::from_secs(10), || double
+            .get("v1", "secrets", Some("gone"), "a")
+            .is_none())
+        .await
+    );
+    // The namespace waits for the object with a finalizer.
+    assert!(double.get("v1", "namespaces", None, "gone").is_some());
+    api.patch(
+        "held",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"finalizers": null}})),
+    )
+    .await
+    .unwrap();
+    assert!(
+        super::eventually(std::time::Duration::from_secs(10), || double
+            .get("v1", "namespaces", None, "gone")
+            .is_none())
+        .await
+    );
+}

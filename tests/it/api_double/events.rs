@@ -95,6 +95,14 @@ async fn events_v1_creates_are_validated() {
     }))
     .unwrap();
     let err = api_status(v1.create(&PostParams::default(), &bad).await.unwrap_err());
+    // Legacy core/v1 events (no eventTime) are still accepted through the core API.
+    let core: Api<CoreEvent> = Api::default_namespaced(double.client().unwrap());
+    let legacy: CoreEvent = serde_json::from_value(json!({
+        "metadata": {"name": "legacy"}, "reason": "Old", "message": "m", "type": "Normal",
+        "involvedObject": {"kind": "Secret", "name": "x", "namespace": "default"},
+    }))
+    .unwrap();
+    core.create(&PostParams::default(), &legacy).await.unwrap();
     assert_eq!((err.code, err.reason.as_str()), (422, "Invalid"));
     let fields: Vec<String> = err
         .details

@@ -169,6 +169,24 @@ async fn typed_secrets_need_their_keys_and_data_must_be_valid() {
     assert_eq!(err.code, 422);
     assert!(!err.message.contains("not json"));
 
+    // v1 defaulting makes an omitted type `Opaque` on update too: a PUT without type on a
+    // TLS Secret is the immutability error, not "keep the stored type".
+    let mut ok_tls = secret("tls2", &[("tls.crt", "c"), ("tls.key", "k")]);
+    ok_tls.type_ = Some("kubernetes.io/tls".into());
+    let mut stored = api.create(&PostParams::default(), &ok_tls).await.unwrap();
+    stored.type_ = None;
+    let err = api_status(
+        api.replace("tls2", &PostParams::default(), &stored)
+            .await
+            .unwrap_err(),
+    );
+    assert!(
+        err.message
+            .contains("type: Invalid value: \"Opaque\": field is immutable"),
+        "{}",
+        err.message
+    );
+
     let bad_key = secret("k", &[("bad/key", "v")]);
     assert_eq!(
         api_status(

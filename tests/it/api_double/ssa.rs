@@ -397,3 +397,47 @@ async fn lease_holder_is_exclusive_through_apply_conflicts() {
         .unwrap();
     assert_eq!(taken.spec.unwrap().holder_identity.as_deref(), Some("b"));
 }
+
+/// The lease crate the controller uses (kube-lease-manager) relies on SSA conflicts for
+/// mutual exclusion and on strategic merge patches with `null` to release.
+#[tokio::test]
+async fn kube_lease_manager_gives_one_leader_at_a_time() {
+    use kube_lease_manager::LeaseManagerBuilder;
+    let double = start().await;
+    let client = double.client().unwrap();
+    let build = |id: &str| {
+        LeaseManagerBuilder::new(client.clone(), "sealbox-leader")
+            .with_identity(id)
+            .with_duration(5)
+            .with_grace(2)
+            .build()
+    };
+    let a = build("replica-a").await.unwrap();
+    let b = build("replica-b").await.unwrap();
+    assert!(a.changed().await.unwrap(), "a acquires the free lease");
+    // b must not become leader while a holds a live lease.
+    let b_wait = tokio::time::timeout(std::time::Duration::from_secs(2), b.changed()).await;
+    assert!(b_wait.is_err(), "b stayed a follower");
+    let lease: Lease = Api::default_namespaced(client.clone())
+        .get("sealbox-leader")
+        .await
+        .unwrap();
+    assert_eq!(
+        lease.spec.unwrap().holder_identity.as_deref(),
+        Some("replica-a")
+    );
+    // a releases (SMP with nulls); b takes over.
+    a.release().await.unwrap();
+    let took = tokio::time::timeout(std::time::Duration::from_secs(10), b.changed())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(took);
+    let lease: Lease = Api::default_namespaced(client)
+        .get("sealbox-leader")
+        .await
+        .unwrap();
+    let spec = lease.spec.unwrap();
+    assert_eq!(spec.holder_identity.as_deref(), Some("replica-b"));
+    assert!(spec.lease_transitions.unwrap_or(0) >= 1);
+}

@@ -145,6 +145,7 @@ pub struct Store {
     dependents: HashMap<String, BTreeSet<GlobalKey>>,
     continues: HashMap<String, ListSnapshot>,
     gc_queue: Vec<String>,
+    terminating: BTreeSet<String>,
     stats: StoreStats,
 }
 
@@ -274,6 +275,7 @@ impl Store {
             dependents: HashMap::new(),
             continues: HashMap::new(),
             gc_queue: Vec::new(),
+            terminating: BTreeSet::new(),
             stats: StoreStats::default(),
         };
         for rt in ResourceType::builtins() {
@@ -1066,6 +1068,9 @@ impl Store {
                 ),
             ));
         }
+        if rt.class == KindClass::Namespace {
+            return Ok(self.terminate_namespace(rt, live, opts.dry_run));
+        }
         let mut fins = finalizers(&live);
         match opts.propagation.as_deref() {
             Some("Orphan") if !fins.iter().any(|f| f == "orphan") => fins.push("orphan".into()),
@@ -1252,6 +1257,76 @@ impl Store {
         let _ = self.finish_update(&rt, live, new, entries, &opts);
     }
 
+    /// DELETE of a Namespace: phase `Terminating` + deletionTimestamp now (MODIFIED); the
+    /// namespace controller's work (delete every object inside, then the namespace) runs in
+    /// the background pass.
+    fn terminate_namespace(
+        &mut self,
+        rt: &ResourceType,
+        live: Arc<Value>,
+        dry_run: bool,
+    ) -> DeleteOutcome {
+        if meta(&live).contains_key("deletionTimestamp") {
+            return DeleteOutcome::Marked(live);
+        }
+        let mut new = (*live).clone();
+        meta_mut(&mut new).insert("deletionTimestamp".into(), json!(now_rfc3339()));
+        meta_mut(&mut new).insert("deletionGracePeriodSeconds".into(), json!(0));
+        meta_mut(&mut new).remove("resourceVersion");
+        new["status"] = json!({"phase": "Terminating"});
+        if dry_run {
+            return DeleteOutcome::Marked(Arc::new(new));
+        }
+        let name = meta_str(&live, "name").unwrap_or_default();
+        let obj = self.commit_put(rt, "", &name, new, Some(live));
+        self.terminating.insert(name);
+        DeleteOutcome::Marked(obj)
+    }
+
+    fn sweep_namespaces(&mut self) {
+        for ns in self.terminating.clone() {
+            let mut remaining = 0;
+            let storages: Vec<Arc<ResourceType>> = self
+                .storage_types
+                .values()
+                .filter(|t| t.namespaced)
+                .cloned()
+                .collect();
+            for rt in storages {
+                let names: Vec<(String, bool)> = self
+                    .objects
+                    .get(&rt.storage)
+                    .map(|m| {
+                        m.range((ns.clone(), String::new())..)
+                            .take_while(|((n, _), _)| n == &ns)
+                            .map(|((_, name), o)| {
+                                (name.clone(), meta(o).contains_key("deletionTimestamp"))
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                for (name, deleting) in names {
+                    if !deleting {
+                        let _ = self.delete(&rt, Some(&ns), &name, &DeleteOptions::default());
+                    }
+                }
+                remaining += self.objects.get(&rt.storage).map_or(0, |m| {
+                    m.range((ns.clone(), String::new())..)
+                        .take_while(|((n, _), _)| n == &ns)
+                        .count()
+                });
+            }
+            if remaining == 0 {
+                self.terminating.remove(&ns);
+                let ns_rt = self.storage_type("/namespaces").expect("builtin");
+                if let Some(live) = self.get_opt(&ns_rt, None, &ns) {
+                    let last = (*live).clone();
+                    self.commit_remove(&ns_rt, "", &ns, last, &live);
+                }
+            }
+        }
+    }
+
     /// One garbage-collector pass over the queued owner uids (kube-controller-manager's job;
     /// the double runs it in a background task so deletions of dependents are asynchronous,
     /// as on a real cluster). Returns whether anything was queued.
@@ -1264,6 +1339,17 @@ impl Store {
             let queue = std::mem::take(&mut self.gc_queue);
             for uid in queue {
                 self.gc_owner(&uid);
+            }
+        }
+        if !self.terminating.is_empty() {
+            self.sweep_namespaces();
+            worked = true;
+            while !self.gc_queue.is_empty() && guard < 200_000 {
+                guard += 1;
+                let queue = std::mem::take(&mut self.gc_queue);
+                for uid in queue {
+                    self.gc_owner(&uid);
+                }
             }
         }
         worked

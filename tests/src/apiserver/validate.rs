@@ -147,7 +147,7 @@ fn secret_type(v: &Value) -> String {
 }
 
 /// Folds `stringData` into `data`, defaults `type` (Secret strategy + v1 conversion).
-fn normalize_secret(live: Option<&Value>, new: &mut Value) {
+fn normalize_secret(new: &mut Value) {
     let obj = new.as_object_mut().expect("objects are JSON objects");
     if let Some(Value::Object(sd)) = obj.remove("stringData") {
         let data = obj
@@ -176,11 +176,9 @@ fn normalize_secret(live: Option<&Value>, new: &mut Value) {
         .and_then(Value::as_str)
         .is_none_or(str::is_empty)
     {
-        let t = live
-            .map(secret_type)
-            .filter(|t| !t.is_empty())
-            .unwrap_or_else(|| "Opaque".into());
-        obj.insert("type".into(), Value::String(t));
+        // v1 defaulting runs when the request is decoded, before the strategy: an empty
+        // type is `Opaque` on update too, so dropping `type` from a TLS Secret is a 422.
+        obj.insert("type".into(), Value::String("Opaque".into()));
     }
 }
 
@@ -458,6 +456,25 @@ fn event_causes(live: Option<&Value>, new: &Value) -> Vec<Cause> {
     causes
 }
 
+/// core/v1 legacy Event rules: the involved object's namespace must match the event's.
+fn legacy_event_causes(new: &Value) -> Vec<Cause> {
+    let ev_ns = new
+        .pointer("/metadata/namespace")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    match new
+        .pointer("/regarding/namespace")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+    {
+        Some(ns) if ns != ev_ns => vec![invalid_value(
+            "involvedObject.namespace",
+            &format!("{ns:?}: does not match event.namespace"),
+        )],
+        _ => vec![],
+    }
+}
+
 /// Drops fields the structural schema does not declare (CRD pruning).
 pub fn prune(v: &mut Value, node: &TypeNode) {
     if node.preserve_unknown {
@@ -524,7 +541,7 @@ pub fn normalize_and_validate(
     new: &mut Value,
 ) -> Result<(), ApiError> {
     match rt.class {
-        KindClass::Secret => normalize_secret(live, new),
+        KindClass::Secret => normalize_secret(new),
         KindClass::Custom if rt.structural => {
             let schema = &*rt.schema;
             if let Value::Object(m) = new {
@@ -553,7 +570,12 @@ pub fn normalize_and_validate(
     causes.extend(match rt.class {
         KindClass::Secret => secret_causes(live, new),
         KindClass::Lease => lease_causes(new),
-        KindClass::EventV1 | KindClass::CoreEvent => event_causes(live, new),
+        KindClass::EventV1 => event_causes(live, new),
+        // core/v1 still accepts legacy events (no eventTime); new-style ones get the v1 rules.
+        KindClass::CoreEvent if new.get("eventTime").is_some_and(|t| !t.is_null()) => {
+            event_causes(live, new)
+        }
+        KindClass::CoreEvent => legacy_event_causes(new),
         KindClass::Crd => match ResourceType::from_crd(new) {
             Ok(_) => vec![],
             Err(e) => vec![invalid_value("spec", &e)],
