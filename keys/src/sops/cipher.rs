@@ -9,10 +9,10 @@
 use std::collections::HashMap;
 use std::fmt;
 
+use aes_gcm::AesGcm;
 use aes_gcm::aead::consts::{U12, U32};
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::aes::Aes256;
-use aes_gcm::AesGcm;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use rand::{CryptoRng, RngCore};
@@ -127,7 +127,8 @@ impl Scalar {
 
     /// Parse decrypted bytes according to their `type:` tag, as `Cipher.Decrypt` does.
     pub fn from_sops_bytes(type_tag: &str, bytes: Vec<u8>) -> Result<Plain, String> {
-        let text = || String::from_utf8(bytes.clone()).map_err(|_| "value is not UTF-8".to_string());
+        let text =
+            || String::from_utf8(bytes.clone()).map_err(|_| "value is not UTF-8".to_string());
         Ok(match type_tag {
             "str" => match String::from_utf8(bytes) {
                 Ok(s) => Plain::Value(Scalar::Str(s)),
@@ -187,7 +188,12 @@ pub struct EncryptedValue {
 
 impl fmt::Debug for EncryptedValue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "EncryptedValue(type:{}, {} bytes)", self.type_tag, self.data.len())
+        write!(
+            f,
+            "EncryptedValue(type:{}, {} bytes)",
+            self.type_tag,
+            self.data.len()
+        )
     }
 }
 
@@ -310,12 +316,22 @@ impl ValueCipher {
         rng: &mut (impl RngCore + CryptoRng),
     ) -> Option<EncryptedValue> {
         let bytes = Zeroizing::new(plain.bytes());
-        if bytes.is_empty() && matches!(plain, Plain::Comment(_) | Plain::Value(Scalar::Str(_) | Scalar::Bytes(_) | Scalar::BinStr(_))) {
+        if bytes.is_empty()
+            && matches!(
+                plain,
+                Plain::Comment(_)
+                    | Plain::Value(Scalar::Str(_) | Scalar::Bytes(_) | Scalar::BinStr(_))
+            )
+        {
             return None;
         }
         let type_tag = plain.type_tag();
         let iv = stash
-            .and_then(|s| s.map.get(&(aad.to_string(), type_tag, bytes.to_vec())).copied())
+            .and_then(|s| {
+                s.map
+                    .get(&(aad.to_string(), type_tag, bytes.to_vec()))
+                    .copied()
+            })
             .unwrap_or_else(|| {
                 let mut iv = [0u8; IV_LEN];
                 rng.fill_bytes(&mut iv);
@@ -359,7 +375,9 @@ impl ValueCipher {
             12 => self.std_gcm.decrypt(value.iv.as_slice().into(), payload),
             n => return Err(format!("unsupported IV length {n}")),
         }
-        .map_err(|_| "Could not decrypt with AES_GCM: cipher: message authentication failed".to_string())?;
+        .map_err(|_| {
+            "Could not decrypt with AES_GCM: cipher: message authentication failed".to_string()
+        })?;
         let opened = Zeroizing::new(opened);
         let plain = Scalar::from_sops_bytes(&value.type_tag, opened.to_vec())?;
         if let (Some(stash), Ok(iv)) = (stash, <[u8; IV_LEN]>::try_from(value.iv.as_slice())) {
@@ -412,9 +430,19 @@ mod tests {
         assert!(c.decrypt(&parsed, "b:", None).is_err());
         let again = c.encrypt(&v, "a:", Some(&stash), &mut rng).unwrap();
         assert_eq!(again.to_string(), text);
-        let other = c.encrypt(&Plain::Value(Scalar::Int(43)), "a:", Some(&stash), &mut rng).unwrap();
+        let other = c
+            .encrypt(&Plain::Value(Scalar::Int(43)), "a:", Some(&stash), &mut rng)
+            .unwrap();
         assert_ne!(other.to_string(), text);
-        assert!(c.encrypt(&Plain::Value(Scalar::Str(String::new())), "a:", None, &mut rng).is_none());
+        assert!(
+            c.encrypt(
+                &Plain::Value(Scalar::Str(String::new())),
+                "a:",
+                None,
+                &mut rng
+            )
+            .is_none()
+        );
     }
 
     #[test]

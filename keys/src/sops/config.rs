@@ -32,7 +32,12 @@ impl StringOrList {
     fn items(&self) -> Vec<String> {
         match self {
             StringOrList::None => Vec::new(),
-            StringOrList::One(s) => s.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect(),
+            StringOrList::One(s) => s
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect(),
             StringOrList::Many(v) => v.clone(),
         }
     }
@@ -170,12 +175,15 @@ impl SopsConfig {
         let raw: RawConfig = if text.trim().is_empty() {
             RawConfig::default()
         } else {
-            serde_saphyr::from_str(text).map_err(|e| SopsError::Config(format!("Could not unmarshal config file: {e}")))?
+            serde_saphyr::from_str(text)
+                .map_err(|e| SopsError::Config(format!("Could not unmarshal config file: {e}")))?
         };
         let mut stores = StoreOptions::default();
         if let Some(i) = raw.stores.yaml.indent {
             if i < 0 {
-                return Err(SopsError::Config("YAML Negative indentation not accepted".into()));
+                return Err(SopsError::Config(
+                    "YAML Negative indentation not accepted".into(),
+                ));
             }
             if i > 0 {
                 stores.yaml_indent = i as usize;
@@ -183,7 +191,9 @@ impl SopsConfig {
         }
         if let Some(i) = raw.stores.json.indent {
             if i < -1 {
-                return Err(SopsError::Config("JSON Indentation parameter smaller than -1 is not accepted".into()));
+                return Err(SopsError::Config(
+                    "JSON Indentation parameter smaller than -1 is not accepted".into(),
+                ));
             }
             stores.json_indent = (i >= 0).then_some(i as usize);
         }
@@ -194,7 +204,11 @@ impl SopsConfig {
                 for (i, r) in list.iter().enumerate() {
                     let ctx = |e: SopsError| SopsError::Config(format!("creation_rules[{i}]: {e}"));
                     let path_regex = match r.path_regex.as_deref().filter(|p| !p.is_empty()) {
-                        Some(p) => Some(Regex::new(p).map_err(|e| SopsError::Config(format!("creation_rules[{i}].path_regex: can not compile regexp: {e}")))?),
+                        Some(p) => Some(Regex::new(p).map_err(|e| {
+                            SopsError::Config(format!(
+                                "creation_rules[{i}].path_regex: can not compile regexp: {e}"
+                            ))
+                        })?),
                         None => None,
                     };
                     let rule = EncryptionRule::from_fields(
@@ -208,7 +222,11 @@ impl SopsConfig {
                     .map_err(|_| SopsError::Config(format!("creation_rules[{i}]: cannot use more than one of encrypted_suffix, unencrypted_suffix, encrypted_regex, unencrypted_regex, encrypted_comment_regex, or unencrypted_comment_regex for the same rule")))?;
                     let mut unsupported = Vec::new();
                     let key_groups = if !r.key_groups.is_empty() {
-                        r.key_groups.iter().map(|g| group_from(g, &mut unsupported)).collect::<Result<Vec<_>>>().map_err(ctx)?
+                        r.key_groups
+                            .iter()
+                            .map(|g| group_from(g, &mut unsupported))
+                            .collect::<Result<Vec<_>>>()
+                            .map_err(ctx)?
                     } else {
                         let mut g = Vec::new();
                         for a in r.age.items() {
@@ -254,7 +272,11 @@ impl SopsConfig {
         };
         rules
             .iter()
-            .find(|r| r.path_regex.as_ref().is_none_or(|re| re.is_match(relative_path)))
+            .find(|r| {
+                r.path_regex
+                    .as_ref()
+                    .is_none_or(|re| re.is_match(relative_path))
+            })
             .map(Some)
             .ok_or(SopsError::NoMatchingCreationRule)
     }
@@ -312,11 +334,29 @@ mod tests {
         let r = cfg.rule_for("other.json").unwrap().unwrap();
         assert!(r.rule.is_none());
         assert_eq!(r.key_groups[0].len(), 2);
-        let none = SopsConfig::parse("creation_rules:\n- path_regex: x$\n  age: ".to_string().as_str().to_owned().as_str());
+        let none = SopsConfig::parse(
+            "creation_rules:\n- path_regex: x$\n  age: "
+                .to_string()
+                .as_str()
+                .to_owned()
+                .as_str(),
+        );
         assert!(none.is_ok());
-        let cfg = SopsConfig::parse(&format!("creation_rules:\n- path_regex: ^a\n  age: {ALICE}\n")).unwrap();
-        assert!(matches!(cfg.rule_for("b"), Err(SopsError::NoMatchingCreationRule)));
-        assert!(SopsConfig::parse("stores: {}\n").unwrap().rule_for("x").unwrap().is_none());
+        let cfg = SopsConfig::parse(&format!(
+            "creation_rules:\n- path_regex: ^a\n  age: {ALICE}\n"
+        ))
+        .unwrap();
+        assert!(matches!(
+            cfg.rule_for("b"),
+            Err(SopsError::NoMatchingCreationRule)
+        ));
+        assert!(
+            SopsConfig::parse("stores: {}\n")
+                .unwrap()
+                .rule_for("x")
+                .unwrap()
+                .is_none()
+        );
     }
 
     #[test]
@@ -330,6 +370,9 @@ mod tests {
         let (found, warning) = find_config_file(&deep);
         assert_eq!(found.unwrap(), dir.path().join(".sops.yaml"));
         assert!(warning.unwrap().contains(".sops.yml"));
-        assert_eq!(path_for_rules(dir.path(), &deep.join("x.yaml")), "a/b/c/x.yaml");
+        assert_eq!(
+            path_for_rules(dir.path(), &deep.join("x.yaml")),
+            "a/b/c/x.yaml"
+        );
     }
 }

@@ -71,7 +71,9 @@ pub enum SopsError {
     },
 
     /// Encrypting a file that already carries sops metadata.
-    #[error("The file you have provided contains a top-level entry called 'sops', or for flat file formats top-level entries starting with 'sops_'. This is generally due to the file already being encrypted with SOPS. If you wish to encrypt this file anyway, please rename the top-level entry.")]
+    #[error(
+        "The file you have provided contains a top-level entry called 'sops', or for flat file formats top-level entries starting with 'sops_'. This is generally due to the file already being encrypted with SOPS. If you wish to encrypt this file anyway, please rename the top-level entry."
+    )]
     AlreadyEncrypted,
 
     /// Nothing to encrypt (empty input).

@@ -87,7 +87,8 @@ impl Default for StoreOptions {
 
 impl StoreOptions {
     fn json_indent(&self) -> String {
-        self.json_indent.map_or_else(|| "\t".to_string(), |n| " ".repeat(n))
+        self.json_indent
+            .map_or_else(|| "\t".to_string(), |n| " ".repeat(n))
     }
 }
 
@@ -114,7 +115,11 @@ enum PlainDoc {
     Tree,
 }
 
-fn parse_plain(input: &[u8], format: Format, store: &StoreOptions) -> Result<(PlainTree, PlainDoc)> {
+fn parse_plain(
+    input: &[u8],
+    format: Format,
+    store: &StoreOptions,
+) -> Result<(PlainTree, PlainDoc)> {
     if input.is_empty() {
         return Err(SopsError::EmptyInput);
     }
@@ -134,7 +139,10 @@ fn parse_plain(input: &[u8], format: Format, store: &StoreOptions) -> Result<(Pl
             if !meta.is_empty() {
                 return Err(SopsError::AlreadyEncrypted);
             }
-            Ok((vec![sealed_clear_to_plain(Node::Map(items))], PlainDoc::Tree))
+            Ok((
+                vec![sealed_clear_to_plain(Node::Map(items))],
+                PlainDoc::Tree,
+            ))
         }
         Format::Ini => {
             let (tree, meta) = flat::ini_parse(input, false)?;
@@ -154,13 +162,17 @@ fn sealed_clear_to_plain(n: Node<tree::Sealed>) -> Node<Plain> {
                 .map(|i| match i {
                     MapItem::Entry(k, v) => MapItem::Entry(k, sealed_clear_to_plain(v)),
                     MapItem::Comment(tree::Sealed::Clear(p), s) => MapItem::Comment(p, s),
-                    MapItem::Comment(tree::Sealed::Enc(e), s) => MapItem::Comment(Plain::Comment(e.to_string()), s),
+                    MapItem::Comment(tree::Sealed::Enc(e), s) => {
+                        MapItem::Comment(Plain::Comment(e.to_string()), s)
+                    }
                 })
                 .collect(),
         ),
         Node::Seq(items) => Node::Seq(items.into_iter().map(sealed_clear_to_plain).collect()),
         Node::Leaf(tree::Sealed::Clear(p), s) => Node::Leaf(p, s),
-        Node::Leaf(tree::Sealed::Enc(e), s) => Node::Leaf(Plain::Value(Scalar::Str(e.to_string())), s),
+        Node::Leaf(tree::Sealed::Enc(e), s) => {
+            Node::Leaf(Plain::Value(Scalar::Str(e.to_string())), s)
+        }
         Node::Comment(tree::Sealed::Clear(p), s) => Node::Comment(p, s),
         Node::Comment(tree::Sealed::Enc(e), s) => Node::Comment(Plain::Comment(e.to_string()), s),
         Node::Null(s) => Node::Null(s),
@@ -238,9 +250,14 @@ pub fn encrypt(
 ) -> Result<Vec<u8>> {
     let (plain, doc) = parse_plain(input, format, &opts.store)?;
     let key = DataKey::generate(rng);
-    let (groups, threshold) = keysource::wrap_data_key(&key, &opts.key_groups, opts.shamir_threshold, rng)?;
+    let (groups, threshold) =
+        keysource::wrap_data_key(&key, &opts.key_groups, opts.shamir_threshold, rng)?;
     // The binary store ignores rules (sops ≥ 3.11 warns and encrypts the blob).
-    let rule = if format == Format::Binary { None } else { opts.rule.clone() };
+    let rule = if format == Format::Binary {
+        None
+    } else {
+        opts.rule.clone()
+    };
     let mut meta = Metadata {
         key_groups: groups,
         shamir_threshold: threshold,
@@ -279,7 +296,11 @@ fn seal_tree(
     Ok(sealed)
 }
 
-fn parse_encrypted(input: &[u8], format: Format, store: &StoreOptions) -> Result<(SealedTree, MetaValue)> {
+fn parse_encrypted(
+    input: &[u8],
+    format: Format,
+    store: &StoreOptions,
+) -> Result<(SealedTree, MetaValue)> {
     match format {
         Format::Yaml => {
             let text = std::str::from_utf8(input).map_err(|_| SopsError::Parse {
@@ -337,13 +358,27 @@ impl std::fmt::Debug for OpenedFile {
 impl OpenedFile {
     /// Decrypt a file. Order and exit codes follow `common.DecryptTree`: data key (128),
     /// values (25), MAC (51, skipped with `ignore_mac`).
-    pub fn open(input: &[u8], format: Format, ids: &Identities, ignore_mac: bool, store: StoreOptions) -> Result<OpenedFile> {
-        Self::open_inner(input, format, ignore_mac, store, |m| keysource::recover_data_key(m, ids))
+    pub fn open(
+        input: &[u8],
+        format: Format,
+        ids: &Identities,
+        ignore_mac: bool,
+        store: StoreOptions,
+    ) -> Result<OpenedFile> {
+        Self::open_inner(input, format, ignore_mac, store, |m| {
+            keysource::recover_data_key(m, ids)
+        })
     }
 
     /// Decrypt with an already known data key (key services, and cipher-level tests against
     /// files whose master keys are not available, e.g. PGP-only upstream fixtures).
-    pub fn open_with_data_key(input: &[u8], format: Format, key: &DataKey, ignore_mac: bool, store: StoreOptions) -> Result<OpenedFile> {
+    pub fn open_with_data_key(
+        input: &[u8],
+        format: Format,
+        key: &DataKey,
+        ignore_mac: bool,
+        store: StoreOptions,
+    ) -> Result<OpenedFile> {
         Self::open_inner(input, format, ignore_mac, store, |_| Ok(key.clone()))
     }
 
@@ -359,7 +394,11 @@ impl OpenedFile {
         let key = get_key(&metadata)?;
         let cipher = ValueCipher::new(&key);
         let mut stash = IvStash::default();
-        let rule = if format == Format::Binary { EncryptionRule::default() } else { metadata.rule.clone() };
+        let rule = if format == Format::Binary {
+            EncryptionRule::default()
+        } else {
+            metadata.rule.clone()
+        };
         let crypto = TreeCrypto {
             cipher: &cipher,
             rule: &rule,
@@ -451,8 +490,22 @@ impl OpenedFile {
     /// Encrypt again with the same data key; unchanged values keep their IVs (and so their
     /// exact ciphertext). `lastmodified` becomes `now_unix`.
     pub fn seal(&mut self, now_unix: i64, rng: &mut (impl RngCore + CryptoRng)) -> Result<Vec<u8>> {
-        let sealed = seal_tree(&self.plain, &self.key, &mut self.metadata, Some(&self.stash), now_unix, rng)?;
-        emit_encrypted(self.format, &self.store, &self.plain, &self.doc, &sealed, &self.metadata)
+        let sealed = seal_tree(
+            &self.plain,
+            &self.key,
+            &mut self.metadata,
+            Some(&self.stash),
+            now_unix,
+            rng,
+        )?;
+        emit_encrypted(
+            self.format,
+            &self.store,
+            &self.plain,
+            &self.doc,
+            &sealed,
+            &self.metadata,
+        )
     }
 
     /// `rotate`: a new data key for the same (age) recipients, plus `add`, minus `remove`.
@@ -493,7 +546,8 @@ impl OpenedFile {
         }
         self.key = DataKey::generate(rng);
         self.stash = IvStash::default();
-        let (kg, t) = keysource::wrap_data_key(&self.key, &groups, self.metadata.shamir_threshold, rng)?;
+        let (kg, t) =
+            keysource::wrap_data_key(&self.key, &groups, self.metadata.shamir_threshold, rng)?;
         self.metadata.key_groups = kg;
         self.metadata.shamir_threshold = t;
         self.seal(now_unix, rng)
@@ -522,7 +576,14 @@ impl OpenedFile {
             sealed
         };
         self.metadata.last_modified = now;
-        emit_encrypted(self.format, &self.store, &self.plain, &self.doc, &sealed, &self.metadata)
+        emit_encrypted(
+            self.format,
+            &self.store,
+            &self.plain,
+            &self.doc,
+            &sealed,
+            &self.metadata,
+        )
     }
 
     /// Top-level scalar values as environment variables (`exec-env`).
@@ -541,7 +602,11 @@ impl OpenedFile {
     }
 
     /// `set`: put `value` at `path`. Returns whether the tree changed.
-    pub fn set(&mut self, path: &[super::path::PathStep], value: &serde_json::Value) -> Result<bool> {
+    pub fn set(
+        &mut self,
+        path: &[super::path::PathStep],
+        value: &serde_json::Value,
+    ) -> Result<bool> {
         let changed = super::path::set(&mut self.plain[0], path, value)?;
         if changed {
             self.refresh_plaintext()?;
@@ -584,7 +649,9 @@ impl OpenedFile {
         // when nothing changed, so after `set`/`unset` the layout is sops-normalised.
         self.plaintext = emit_plain_as(&self.plain, self.format, &self.store)?;
         self.doc = match self.format {
-            Format::Yaml => PlainDoc::Yaml(String::from_utf8(self.plaintext.clone()).expect("UTF-8")),
+            Format::Yaml => {
+                PlainDoc::Yaml(String::from_utf8(self.plaintext.clone()).expect("UTF-8"))
+            }
             _ => PlainDoc::Tree,
         };
         let (plain, _) = parse_plain(&self.plaintext, self.format, &self.store)?;

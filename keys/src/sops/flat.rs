@@ -21,17 +21,25 @@ fn json_err(reason: impl Into<String>) -> SopsError {
     }
 }
 
-fn json_to_node<V>(v: &serde_json::Value, leaf: &dyn Fn(Scalar) -> V, enc: &dyn Fn(&str) -> Option<V>) -> Node<V> {
+fn json_to_node<V>(
+    v: &serde_json::Value,
+    leaf: &dyn Fn(Scalar) -> V,
+    enc: &dyn Fn(&str) -> Option<V>,
+) -> Node<V> {
     match v {
         serde_json::Value::Null => Node::Null(NO_SITE),
         serde_json::Value::Bool(b) => Node::Leaf(leaf(Scalar::Bool(*b)), NO_SITE),
         // sops ≤ 3.12 decodes every JSON number as float64.
-        serde_json::Value::Number(n) => Node::Leaf(leaf(Scalar::Float(n.as_f64().unwrap_or(f64::NAN))), NO_SITE),
+        serde_json::Value::Number(n) => {
+            Node::Leaf(leaf(Scalar::Float(n.as_f64().unwrap_or(f64::NAN))), NO_SITE)
+        }
         serde_json::Value::String(s) => match enc(s) {
             Some(e) => Node::Leaf(e, NO_SITE),
             None => Node::Leaf(leaf(Scalar::Str(s.clone())), NO_SITE),
         },
-        serde_json::Value::Array(a) => Node::Seq(a.iter().map(|x| json_to_node(x, leaf, enc)).collect()),
+        serde_json::Value::Array(a) => {
+            Node::Seq(a.iter().map(|x| json_to_node(x, leaf, enc)).collect())
+        }
         serde_json::Value::Object(m) => Node::Map(
             m.iter()
                 .map(|(k, x)| MapItem::Entry(k.clone(), json_to_node(x, leaf, enc)))
@@ -41,7 +49,8 @@ fn json_to_node<V>(v: &serde_json::Value, leaf: &dyn Fn(Scalar) -> V, enc: &dyn 
 }
 
 fn json_object(input: &[u8]) -> Result<serde_json::Map<String, serde_json::Value>> {
-    let v: serde_json::Value = serde_json::from_slice(input).map_err(|e| json_err(e.to_string()))?;
+    let v: serde_json::Value =
+        serde_json::from_slice(input).map_err(|e| json_err(e.to_string()))?;
     match v {
         serde_json::Value::Object(m) => Ok(m),
         _ => Err(json_err("Expected JSON object start")),
@@ -53,10 +62,16 @@ pub fn meta_from_json(v: &serde_json::Value) -> MetaValue {
     match v {
         serde_json::Value::Null => MetaValue::Null,
         serde_json::Value::Bool(b) => MetaValue::Bool(*b),
-        serde_json::Value::Number(n) => n.as_i64().map_or(MetaValue::Float(n.as_f64().unwrap_or(0.0)), MetaValue::Int),
+        serde_json::Value::Number(n) => n
+            .as_i64()
+            .map_or(MetaValue::Float(n.as_f64().unwrap_or(0.0)), MetaValue::Int),
         serde_json::Value::String(s) => MetaValue::Str(s.clone()),
         serde_json::Value::Array(a) => MetaValue::List(a.iter().map(meta_from_json).collect()),
-        serde_json::Value::Object(m) => MetaValue::Map(m.iter().map(|(k, v)| (k.clone(), meta_from_json(v))).collect()),
+        serde_json::Value::Object(m) => MetaValue::Map(
+            m.iter()
+                .map(|(k, v)| (k.clone(), meta_from_json(v)))
+                .collect(),
+        ),
     }
 }
 
@@ -66,7 +81,11 @@ pub fn json_parse_plain(input: &[u8]) -> Result<Node<Plain>> {
     if m.contains_key("sops") {
         return Err(SopsError::AlreadyEncrypted);
     }
-    Ok(json_to_node(&serde_json::Value::Object(m), &|s| Plain::Value(s), &|_| None))
+    Ok(json_to_node(
+        &serde_json::Value::Object(m),
+        &|s| Plain::Value(s),
+        &|_| None,
+    ))
 }
 
 /// Parse an encrypted JSON document into the sealed tree and its metadata block.
@@ -78,7 +97,11 @@ pub fn json_parse_encrypted(input: &[u8]) -> Result<(Node<Sealed>, MetaValue)> {
             .then(|| EncryptedValue::parse(s).ok().map(Sealed::Enc))
             .flatten()
     };
-    let tree = json_to_node(&serde_json::Value::Object(m), &|s| Sealed::Clear(Plain::Value(s)), &enc);
+    let tree = json_to_node(
+        &serde_json::Value::Object(m),
+        &|s| Sealed::Clear(Plain::Value(s)),
+        &enc,
+    );
     Ok((tree, meta_from_json(&meta)))
 }
 
@@ -112,13 +135,19 @@ pub fn json_scalar(v: &Scalar, out: &mut String) -> Result<()> {
         Scalar::Str(s) => go_json_string(s, out),
         Scalar::BinStr(b) => go_json_string(&String::from_utf8_lossy(b), out),
         Scalar::Int(i) => out.push_str(&i.to_string()),
-        Scalar::Float(f) => out.push_str(&gofmt::format_float_json(*f).ok_or_else(|| SopsError::Emit {
-            format: "JSON",
-            reason: format!("json: unsupported value: {}", gofmt::format_float_f(*f)),
-        })?),
+        Scalar::Float(f) => {
+            out.push_str(
+                &gofmt::format_float_json(*f).ok_or_else(|| SopsError::Emit {
+                    format: "JSON",
+                    reason: format!("json: unsupported value: {}", gofmt::format_float_f(*f)),
+                })?,
+            )
+        }
         Scalar::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         Scalar::Time(t) => go_json_string(&t.format_rfc3339_nano(), out),
-        Scalar::Bytes(b) => go_json_string(&base64::engine::general_purpose::STANDARD.encode(b), out),
+        Scalar::Bytes(b) => {
+            go_json_string(&base64::engine::general_purpose::STANDARD.encode(b), out)
+        }
     }
     Ok(())
 }
@@ -159,7 +188,12 @@ fn newline(out: &mut String, indent: &str, depth: usize) {
 }
 
 /// Write a node in `json.Indent` layout.
-pub fn json_node<V: JsonLeaf>(n: &Node<V>, indent: &str, depth: usize, out: &mut String) -> Result<()> {
+pub fn json_node<V: JsonLeaf>(
+    n: &Node<V>,
+    indent: &str,
+    depth: usize,
+    out: &mut String,
+) -> Result<()> {
     match n {
         Node::Null(_) => out.push_str("null"),
         Node::Leaf(v, _) => {
@@ -226,12 +260,18 @@ fn is_comment<V: JsonLeaf>(n: &Node<V>) -> bool {
 }
 
 /// `json_node` for a whole document plus an optional metadata entry, with trailing newline.
-pub fn json_document<V: JsonLeaf>(n: &Node<V>, meta: Option<&MetaValue>, indent: &str) -> Result<String> {
+pub fn json_document<V: JsonLeaf>(
+    n: &Node<V>,
+    meta: Option<&MetaValue>,
+    indent: &str,
+) -> Result<String> {
     let mut out = String::new();
     match meta {
         None => json_node(n, indent, 0, &mut out)?,
         Some(meta) => {
-            let Node::Map(items) = n else { unreachable!("documents are mappings") };
+            let Node::Map(items) = n else {
+                unreachable!("documents are mappings")
+            };
             let mut with_meta: Vec<MapItem<JsonOrMeta<'_, V>>> = items
                 .iter()
                 .map(|i| match i {
@@ -262,7 +302,9 @@ impl<V: JsonLeaf> JsonLeaf for JsonOrMeta<'_, V> {
                 match m {
                     MetaValue::Str(s) => go_json_string(s, out),
                     MetaValue::Int(i) => out.push_str(&i.to_string()),
-                    MetaValue::Float(f) => out.push_str(&gofmt::format_float_json(*f).unwrap_or_default()),
+                    MetaValue::Float(f) => {
+                        out.push_str(&gofmt::format_float_json(*f).unwrap_or_default())
+                    }
                     MetaValue::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
                     _ => out.push_str("null"),
                 }
@@ -292,7 +334,12 @@ fn wrap<V>(n: &Node<V>) -> Node<JsonOrMeta<'_, V>> {
 
 fn meta_node<'a, V>(m: &MetaValue) -> Node<JsonOrMeta<'a, V>> {
     match m {
-        MetaValue::Map(items) => Node::Map(items.iter().map(|(k, v)| MapItem::Entry(k.clone(), meta_node(v))).collect()),
+        MetaValue::Map(items) => Node::Map(
+            items
+                .iter()
+                .map(|(k, v)| MapItem::Entry(k.clone(), meta_node(v)))
+                .collect(),
+        ),
         MetaValue::List(l) => Node::Seq(l.iter().map(meta_node).collect()),
         MetaValue::Null => Node::Null(NO_SITE),
         other => Node::Leaf(JsonOrMeta::Meta(other.clone()), NO_SITE),
@@ -307,12 +354,17 @@ pub fn binary_parse_plain(input: &[u8]) -> Node<Plain> {
         Ok(s) => Scalar::Str(s.to_string()),
         Err(_) => Scalar::BinStr(input.to_vec()),
     };
-    Node::Map(vec![MapItem::Entry("data".into(), Node::Leaf(Plain::Value(v), NO_SITE))])
+    Node::Map(vec![MapItem::Entry(
+        "data".into(),
+        Node::Leaf(Plain::Value(v), NO_SITE),
+    )])
 }
 
 /// The raw bytes of a decrypted binary document.
 pub fn binary_emit_plain(n: &Node<Plain>) -> Result<Vec<u8>> {
-    let Node::Map(items) = n else { unreachable!("documents are mappings") };
+    let Node::Map(items) = n else {
+        unreachable!("documents are mappings")
+    };
     for i in items {
         if let MapItem::Entry(k, Node::Leaf(Plain::Value(v), _)) = i
             && k == "data"
@@ -342,16 +394,23 @@ fn dotenv_value(v: &Scalar) -> String {
         Scalar::BinStr(b) | Scalar::Bytes(b) => String::from_utf8_lossy(b).replace('\n', "\\n"),
         Scalar::Int(i) => i.to_string(),
         Scalar::Float(f) => {
-            let g = format!("{}", gofmt::format_float_yaml(*f)).to_uppercase();
-            if g.contains('.') || g.contains('E') { g } else { format!("{f:.1}") }
+            let g = gofmt::format_float_yaml(*f).to_uppercase();
+            if g.contains('.') || g.contains('E') {
+                g
+            } else {
+                format!("{f:.1}")
+            }
         }
         Scalar::Bool(b) => b.to_string(),
         Scalar::Time(t) => t.format_rfc3339(),
     }
 }
 
+/// Flattened `key = value` metadata lines (prefix removed, `\n` decoded).
+pub type FlatMetadata = Vec<(String, String)>;
+
 /// Parse dotenv lines (`stores/dotenv/store.go`).
-pub fn dotenv_parse(input: &[u8], sealed: bool) -> Result<(Vec<MapItem<Sealed>>, Vec<(String, String)>)> {
+pub fn dotenv_parse(input: &[u8], sealed: bool) -> Result<(Vec<MapItem<Sealed>>, FlatMetadata)> {
     let text = String::from_utf8_lossy(input);
     let mut items = Vec::new();
     let mut meta = Vec::new();
@@ -361,7 +420,9 @@ pub fn dotenv_parse(input: &[u8], sealed: bool) -> Result<(Vec<MapItem<Sealed>>,
         }
         if let Some(c) = line.strip_prefix('#') {
             let v = if sealed && EncryptedValue::looks_encrypted(c) {
-                EncryptedValue::parse(c).map(Sealed::Enc).unwrap_or_else(|_| Sealed::Clear(Plain::Comment(c.into())))
+                EncryptedValue::parse(c)
+                    .map(Sealed::Enc)
+                    .unwrap_or_else(|_| Sealed::Clear(Plain::Comment(c.into())))
             } else {
                 Sealed::Clear(Plain::Comment(c.into()))
             };
@@ -434,7 +495,9 @@ impl FlatLeaf for Sealed {
 
 /// Emit a dotenv document (and the flattened metadata, sorted, when encrypted).
 pub fn dotenv_emit<V: FlatLeaf>(n: &Node<V>, meta: Option<&MetaValue>) -> Result<String> {
-    let Node::Map(items) = n else { unreachable!("documents are mappings") };
+    let Node::Map(items) = n else {
+        unreachable!("documents are mappings")
+    };
     let mut out = String::new();
     for item in items {
         match item {
@@ -526,7 +589,9 @@ fn ini_parse_sections(text: &str) -> Result<Vec<IniSection>> {
             continue;
         }
         if line.starts_with('[') {
-            let close = line.rfind(']').ok_or_else(|| ini_err(ln + 1, "unclosed section"))?;
+            let close = line
+                .rfind(']')
+                .ok_or_else(|| ini_err(ln + 1, "unclosed section"))?;
             let name = line[1..close].to_string();
             let rest = &line[close + 1..];
             if let Some(i) = rest.find(['#', ';']) {
@@ -541,14 +606,23 @@ fn ini_parse_sections(text: &str) -> Result<Vec<IniSection>> {
             continue;
         }
         // Key name (optionally quoted) and delimiter `=` or `:`.
-        let (name, rest) = if let Some(q) = ["\"\"\"", "\"", "`"].iter().find(|q| line.starts_with(**q) && line.len() > q.len()) {
+        let (name, rest) = if let Some(q) = ["\"\"\"", "\"", "`"]
+            .iter()
+            .find(|q| line.starts_with(**q) && line.len() > q.len())
+        {
             let inner = &line[q.len()..];
-            let end = inner.find(q).ok_or_else(|| ini_err(ln + 1, "missing closing key quote"))?;
+            let end = inner
+                .find(q)
+                .ok_or_else(|| ini_err(ln + 1, "missing closing key quote"))?;
             let after = &inner[end + q.len()..];
-            let d = after.find(['=', ':']).ok_or_else(|| ini_err(ln + 1, "key-value delimiter not found"))?;
+            let d = after
+                .find(['=', ':'])
+                .ok_or_else(|| ini_err(ln + 1, "key-value delimiter not found"))?;
             (inner[..end].trim().to_string(), &after[d + 1..])
         } else {
-            let d = line.find(['=', ':']).ok_or_else(|| ini_err(ln + 1, "key-value delimiter not found"))?;
+            let d = line
+                .find(['=', ':'])
+                .ok_or_else(|| ini_err(ln + 1, "key-value delimiter not found"))?;
             if d == 0 {
                 return Err(ini_err(ln + 1, "empty key name"));
             }
@@ -556,7 +630,10 @@ fn ini_parse_sections(text: &str) -> Result<Vec<IniSection>> {
         };
         // Value.
         let v = rest.trim_start();
-        let value = if let Some(q) = ["\"\"\"", "`"].iter().find(|q| v.starts_with(**q) && (v.len() > 3 || **q == "`")) {
+        let value = if let Some(q) = ["\"\"\"", "`"]
+            .iter()
+            .find(|q| v.starts_with(**q) && (v.len() > 3 || **q == "`"))
+        {
             let inner = &v[q.len()..];
             if let Some(end) = inner.rfind(q) {
                 inner[..end].to_string()
@@ -581,7 +658,10 @@ fn ini_parse_sections(text: &str) -> Result<Vec<IniSection>> {
                 line = line[..i].trim().to_string();
             }
             let surrounded = |q: char| {
-                line.len() >= 2 && line.starts_with(q) && line.ends_with(q) && line[1..].find(q) == Some(line.len() - 2)
+                line.len() >= 2
+                    && line.starts_with(q)
+                    && line.ends_with(q)
+                    && line[1..].find(q) == Some(line.len() - 2)
             };
             if surrounded('\'') || surrounded('"') {
                 line = line[1..line.len() - 1].to_string();
@@ -602,35 +682,51 @@ fn ini_parse_sections(text: &str) -> Result<Vec<IniSection>> {
 }
 
 /// Parse INI into the sops tree (sections are top-level keys) and the `[sops]` section.
-pub fn ini_parse(input: &[u8], sealed: bool) -> Result<(Node<Sealed>, Option<Vec<(String, String)>>)> {
+pub fn ini_parse(input: &[u8], sealed: bool) -> Result<(Node<Sealed>, Option<FlatMetadata>)> {
     let text = std::str::from_utf8(input).map_err(|_| ini_err(0, "input is not UTF-8"))?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let sections = ini_parse_sections(text)?;
     let mut meta = None;
     let mut out = Vec::new();
     let leaf = |s: &str, comment: bool| -> Sealed {
-        if sealed && EncryptedValue::looks_encrypted(s) {
-            if let Ok(e) = EncryptedValue::parse(s) {
-                return Sealed::Enc(e);
-            }
+        if sealed
+            && EncryptedValue::looks_encrypted(s)
+            && let Ok(e) = EncryptedValue::parse(s)
+        {
+            return Sealed::Enc(e);
         }
-        if comment { Sealed::Clear(Plain::Comment(s.into())) } else { Sealed::Clear(Plain::Value(Scalar::Str(s.into()))) }
+        if comment {
+            Sealed::Clear(Plain::Comment(s.into()))
+        } else {
+            Sealed::Clear(Plain::Value(Scalar::Str(s.into())))
+        }
     };
     for s in sections {
         if s.name == "sops" {
             if meta.is_none() {
-                meta = Some(s.keys.iter().map(|(k, v, _)| (k.clone(), v.replace("\\n", "\n"))).collect());
+                meta = Some(
+                    s.keys
+                        .iter()
+                        .map(|(k, v, _)| (k.clone(), v.replace("\\n", "\n")))
+                        .collect(),
+                );
             }
             continue;
         }
         let mut items = Vec::new();
         if !s.comment.is_empty() {
-            items.push(MapItem::Comment(leaf(&ini_strip_comment_char(&s.comment), true), NO_SITE));
+            items.push(MapItem::Comment(
+                leaf(&ini_strip_comment_char(&s.comment), true),
+                NO_SITE,
+            ));
         }
         for (k, v, c) in s.keys {
             items.push(MapItem::Entry(k, Node::Leaf(leaf(&v, false), NO_SITE)));
             if !c.is_empty() {
-                items.push(MapItem::Comment(leaf(&ini_strip_comment_char(&c), true), NO_SITE));
+                items.push(MapItem::Comment(
+                    leaf(&ini_strip_comment_char(&c), true),
+                    NO_SITE,
+                ));
             }
         }
         out.push(MapItem::Entry(s.name, Node::Map(items)));
@@ -679,7 +775,9 @@ fn ini_quote_value(v: &str) -> String {
 
 /// Emit INI in go-ini's pretty format (aligned `=`, blank line between sections).
 pub fn ini_emit<V: FlatLeaf>(n: &Node<V>, meta: Option<&MetaValue>) -> Result<String> {
-    let Node::Map(items) = n else { unreachable!("documents are mappings") };
+    let Node::Map(items) = n else {
+        unreachable!("documents are mappings")
+    };
     struct Sec {
         name: String,
         comment: String,
@@ -687,11 +785,15 @@ pub fn ini_emit<V: FlatLeaf>(n: &Node<V>, meta: Option<&MetaValue>) -> Result<St
     }
     let mut secs = Vec::new();
     for item in items {
-        let MapItem::Entry(name, value) = item else { continue };
+        let MapItem::Entry(name, value) = item else {
+            continue;
+        };
         let Node::Map(entries) = value else {
             return Err(SopsError::Emit {
                 format: "INI",
-                reason: format!("Error encoding section {name}: section values should always be mappings"),
+                reason: format!(
+                    "Error encoding section {name}: section values should always be mappings"
+                ),
             });
         };
         let mut sec = Sec {
@@ -709,8 +811,13 @@ pub fn ini_emit<V: FlatLeaf>(n: &Node<V>, meta: Option<&MetaValue>) -> Result<St
                         last.2 = text;
                     }
                 }
-                MapItem::Entry(k, Node::Leaf(v, _)) => sec.keys.push((k.clone(), v.flat().unwrap_or_default(), String::new())),
-                MapItem::Entry(k, Node::Null(_)) => sec.keys.push((k.clone(), "<nil>".into(), String::new())),
+                MapItem::Entry(k, Node::Leaf(v, _)) => {
+                    sec.keys
+                        .push((k.clone(), v.flat().unwrap_or_default(), String::new()))
+                }
+                MapItem::Entry(k, Node::Null(_)) => {
+                    sec.keys.push((k.clone(), "<nil>".into(), String::new()))
+                }
                 MapItem::Entry(k, _) => {
                     return Err(SopsError::Emit {
                         format: "INI",

@@ -12,7 +12,11 @@ pub fn format_float_f(v: f64) -> String {
         return "NaN".into();
     }
     if v.is_infinite() {
-        return if v > 0.0 { "+Inf".into() } else { "-Inf".into() };
+        return if v > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        };
     }
     // Rust's `Display` for f64 prints the shortest round-trip digits without exponent,
     // which is exactly Go's 'f' with precision -1 (including "-0" for negative zero).
@@ -59,7 +63,11 @@ pub fn format_float_yaml(v: f64) -> String {
         return ".nan".into();
     }
     if v.is_infinite() {
-        return if v > 0.0 { ".inf".into() } else { "-.inf".into() };
+        return if v > 0.0 {
+            ".inf".into()
+        } else {
+            "-.inf".into()
+        };
     }
     let neg = v.is_sign_negative();
     if v == 0.0 {
@@ -67,7 +75,7 @@ pub fn format_float_yaml(v: f64) -> String {
     }
     let (digits, dp) = shortest_digits(v);
     let exp = dp - 1;
-    if exp < -4 || exp >= 6 {
+    if !(-4..6).contains(&exp) {
         return fmt_e(neg, &digits, dp);
     }
     format_float_f(v)
@@ -80,7 +88,7 @@ pub fn format_float_json(v: f64) -> Option<String> {
         return None;
     }
     let abs = v.abs();
-    if abs != 0.0 && (abs < 1e-6 || abs >= 1e21) {
+    if abs != 0.0 && !(1e-6..1e21).contains(&abs) {
         let (digits, dp) = shortest_digits(v);
         let mut s = fmt_e(v.is_sign_negative(), &digits, dp);
         let b = s.as_bytes();
@@ -189,7 +197,10 @@ impl Cursor<'_> {
         if self.i - start < min {
             return None;
         }
-        std::str::from_utf8(&self.s[start..self.i]).ok()?.parse().ok()
+        std::str::from_utf8(&self.s[start..self.i])
+            .ok()?
+            .parse()
+            .ok()
     }
     fn lit(&mut self, c: u8) -> Option<()> {
         (self.s.get(self.i) == Some(&c)).then(|| self.i += 1)
@@ -403,7 +414,10 @@ mod tests {
         assert_eq!(format_float_yaml(f64::NEG_INFINITY), "-.inf");
         assert_eq!(format_float_json(1e-7).unwrap(), "1e-7");
         assert_eq!(format_float_json(1e21).unwrap(), "1e+21");
-        assert_eq!(format_float_json(12_345_678_901_234_567_890.0).unwrap(), "12345678901234567000");
+        assert_eq!(
+            format_float_json(12_345_678_901_234_567_890.0).unwrap(),
+            "12345678901234567000"
+        );
         assert_eq!(format_float_json(1.5).unwrap(), "1.5");
     }
 

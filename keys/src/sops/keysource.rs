@@ -43,7 +43,9 @@ impl Recipient {
             reason,
         };
         if s.starts_with("age1pq1") {
-            return Err(err("post-quantum hybrid age recipients are not supported by this build".into()));
+            return Err(err(
+                "post-quantum hybrid age recipients are not supported by this build".into(),
+            ));
         }
         if s.starts_with("age1") && s.matches('1').count() > 1 {
             return Err(err("age plugin recipients are not supported".into()));
@@ -51,12 +53,20 @@ impl Recipient {
         if s.starts_with("age1") {
             return age::x25519::Recipient::from_str(s)
                 .map(|r| Recipient::X25519(r, s.to_string()))
-                .map_err(|e| err(format!("failed to parse input as Bech32-encoded age public key: {e}")));
+                .map_err(|e| {
+                    err(format!(
+                        "failed to parse input as Bech32-encoded age public key: {e}"
+                    ))
+                });
         }
         if s.starts_with("ssh-") {
             return age::ssh::Recipient::from_str(s)
                 .map(|r| Recipient::Ssh(r, s.to_string()))
-                .map_err(|e| err(format!("failed to parse input as age-ssh public key: {e:?}")));
+                .map_err(|e| {
+                    err(format!(
+                        "failed to parse input as age-ssh public key: {e:?}"
+                    ))
+                });
         }
         Err(err("unknown recipient type".into()))
     }
@@ -78,10 +88,14 @@ impl Recipient {
             recipient: self.as_str().to_string(),
             reason,
         };
-        let encryptor = age::Encryptor::with_recipients(std::iter::once(recipient)).map_err(|e| fail(e.to_string()))?;
+        let encryptor = age::Encryptor::with_recipients(std::iter::once(recipient))
+            .map_err(|e| fail(e.to_string()))?;
         let mut out = Vec::new();
-        let armor = ArmoredWriter::wrap_output(&mut out, Format::AsciiArmor).map_err(|e| fail(e.to_string()))?;
-        let mut w = encryptor.wrap_output(armor).map_err(|e| fail(e.to_string()))?;
+        let armor = ArmoredWriter::wrap_output(&mut out, Format::AsciiArmor)
+            .map_err(|e| fail(e.to_string()))?;
+        let mut w = encryptor
+            .wrap_output(armor)
+            .map_err(|e| fail(e.to_string()))?;
         w.write_all(payload).map_err(|e| fail(e.to_string()))?;
         w.finish()
             .and_then(|armor| armor.finish())
@@ -137,7 +151,9 @@ impl Identities {
                 reason: reason.to_string(),
             };
             if line.starts_with("AGE-SECRET-KEY-PQ-1") {
-                return Err(err("post-quantum hybrid identities are not supported by this build"));
+                return Err(err(
+                    "post-quantum hybrid identities are not supported by this build",
+                ));
             }
             if line.starts_with("AGE-PLUGIN-") {
                 return Err(err("age plugin identities are not supported"));
@@ -145,7 +161,8 @@ impl Identities {
             if !line.starts_with("AGE-SECRET-KEY-1") {
                 return Err(err("unknown identity type"));
             }
-            let id = age::x25519::Identity::from_str(line).map_err(|_| err("malformed AGE-SECRET-KEY-1 identity"))?;
+            let id = age::x25519::Identity::from_str(line)
+                .map_err(|_| err("malformed AGE-SECRET-KEY-1 identity"))?;
             self.ids.push(Box::new(id));
             n += 1;
         }
@@ -165,7 +182,9 @@ impl Identities {
                 self.ids.push(Box::new(id));
                 Ok(())
             }
-            age::ssh::Identity::Encrypted(_) => Err(err("passphrase-protected SSH keys are not supported".into())),
+            age::ssh::Identity::Encrypted(_) => {
+                Err(err("passphrase-protected SSH keys are not supported".into()))
+            }
             age::ssh::Identity::Unsupported(_) => Err(err("unsupported SSH key type".into())),
         }
     }
@@ -175,12 +194,14 @@ impl Identities {
             return Err("no age identities were provided".into());
         }
         let reader = ArmoredReader::new(armored.as_bytes());
-        let decryptor = age::Decryptor::new(reader).map_err(|e| format!("invalid age file: {e}"))?;
+        let decryptor =
+            age::Decryptor::new(reader).map_err(|e| format!("invalid age file: {e}"))?;
         let mut r = decryptor
             .decrypt(self.ids.iter().map(|i| i.as_ref() as &dyn age::Identity))
             .map_err(|e| format!("failed to decrypt: {e}"))?;
         let mut out = Zeroizing::new(Vec::new());
-        r.read_to_end(&mut out).map_err(|e| format!("failed to decrypt: {e}"))?;
+        r.read_to_end(&mut out)
+            .map_err(|e| format!("failed to decrypt: {e}"))?;
         Ok(out)
     }
 }
@@ -202,9 +223,16 @@ pub fn wrap_data_key(
     let (parts, threshold) = if groups.len() == 1 {
         (vec![Zeroizing::new(key.expose().to_vec())], 0)
     } else {
-        let t = if threshold == 0 { groups.len() } else { threshold };
-        let parts = shamir::split(key.expose(), groups.len(), t, rng)
-            .map_err(|e| SopsError::Conflict(format!("could not split data key into parts for Shamir: {e}")))?;
+        let t = if threshold == 0 {
+            groups.len()
+        } else {
+            threshold
+        };
+        let parts = shamir::split(key.expose(), groups.len(), t, rng).map_err(|e| {
+            SopsError::Conflict(format!(
+                "could not split data key into parts for Shamir: {e}"
+            ))
+        })?;
         (parts, t)
     };
     let mut out = Vec::with_capacity(groups.len());
@@ -261,10 +289,17 @@ pub fn recover_data_key(meta: &Metadata, ids: &Identities) -> Result<DataKey> {
         }
         match got {
             Some(p) => parts.push(p),
-            None => failures.push(GroupFailure { group: gi, keys: report }),
+            None => failures.push(GroupFailure {
+                group: gi,
+                keys: report,
+            }),
         }
     }
-    let threshold = if meta.key_groups.len() > 1 { meta.shamir_threshold.max(1) } else { 1 };
+    let threshold = if meta.key_groups.len() > 1 {
+        meta.shamir_threshold.max(1)
+    } else {
+        1
+    };
     let unavailable = |failures: Vec<GroupFailure>| SopsError::DataKeyUnavailable {
         groups: failures,
         threshold,

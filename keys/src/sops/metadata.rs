@@ -100,7 +100,13 @@ impl KeyKind {
             KeyKind::Kms => &["arn", "role", "context", "created_at", "enc", "aws_profile"],
             KeyKind::GcpKms => &["resource_id", "created_at", "enc"],
             KeyKind::AzureKv => &["vault_url", "name", "version", "created_at", "enc"],
-            KeyKind::HcVault => &["vault_address", "engine_path", "key_name", "created_at", "enc"],
+            KeyKind::HcVault => &[
+                "vault_address",
+                "engine_path",
+                "key_name",
+                "created_at",
+                "enc",
+            ],
             KeyKind::Hckms => &["key_id", "created_at", "enc"],
         }
     }
@@ -200,9 +206,18 @@ fn parse_group(g: &MetaValue, field_prefix: &str) -> Result<KeyGroup> {
         KeyKind::HcVault,
         KeyKind::Pgp,
     ] {
-        for (i, k) in g.get(kind.field()).map(MetaValue::list).unwrap_or(&[]).iter().enumerate() {
+        for (i, k) in g
+            .get(kind.field())
+            .map(MetaValue::list)
+            .unwrap_or(&[])
+            .iter()
+            .enumerate()
+        {
             let MetaValue::Map(fields) = k else {
-                return Err(invalid(&format!("{field_prefix}{}[{i}]", kind.field()), "expected a mapping"));
+                return Err(invalid(
+                    &format!("{field_prefix}{}[{i}]", kind.field()),
+                    "expected a mapping",
+                ));
             };
             if let Some(created) = opt_str(k, "created_at")?
                 && GoTime::parse_rfc3339(created).is_none()
@@ -218,9 +233,16 @@ fn parse_group(g: &MetaValue, field_prefix: &str) -> Result<KeyGroup> {
             });
         }
     }
-    for (i, k) in g.get("age").map(MetaValue::list).unwrap_or(&[]).iter().enumerate() {
+    for (i, k) in g
+        .get("age")
+        .map(MetaValue::list)
+        .unwrap_or(&[])
+        .iter()
+        .enumerate()
+    {
         let field = format!("{field_prefix}age[{i}]");
-        let recipient = opt_str(k, "recipient")?.ok_or_else(|| invalid(&field, "missing recipient"))?;
+        let recipient =
+            opt_str(k, "recipient")?.ok_or_else(|| invalid(&field, "missing recipient"))?;
         let enc = opt_str(k, "enc")?.unwrap_or_default();
         group.push(MasterKey::Age {
             recipient: recipient.to_string(),
@@ -281,7 +303,13 @@ impl Metadata {
             vec![top]
         } else {
             let mut groups = Vec::new();
-            for (i, g) in m.get("key_groups").map(MetaValue::list).unwrap_or(&[]).iter().enumerate() {
+            for (i, g) in m
+                .get("key_groups")
+                .map(MetaValue::list)
+                .unwrap_or(&[])
+                .iter()
+                .enumerate()
+            {
                 groups.push(parse_group(g, &format!("key_groups[{i}]."))?);
             }
             groups
@@ -304,7 +332,10 @@ impl Metadata {
     pub fn to_value(&self) -> MetaValue {
         let mut m: Vec<(String, MetaValue)> = Vec::new();
         if self.shamir_threshold > 0 {
-            m.push(("shamir_threshold".into(), MetaValue::Int(self.shamir_threshold as i64)));
+            m.push((
+                "shamir_threshold".into(),
+                MetaValue::Int(self.shamir_threshold as i64),
+            ));
         }
         let keys_of = |group: &KeyGroup, kind: Option<KeyKind>| -> Vec<MetaValue> {
             group
@@ -332,18 +363,29 @@ impl Metadata {
                 })
                 .collect()
         };
-        let push_list = |m: &mut Vec<(String, MetaValue)>, name: &str, l: Vec<MetaValue>, always: bool| {
-            if always || !l.is_empty() {
-                m.push((name.into(), MetaValue::List(l)));
-            }
-        };
+        let push_list =
+            |m: &mut Vec<(String, MetaValue)>, name: &str, l: Vec<MetaValue>, always: bool| {
+                if always || !l.is_empty() {
+                    m.push((name.into(), MetaValue::List(l)));
+                }
+            };
         if self.key_groups.len() == 1 {
             let g = &self.key_groups[0];
             push_list(&mut m, "kms", keys_of(g, Some(KeyKind::Kms)), false);
             push_list(&mut m, "gcp_kms", keys_of(g, Some(KeyKind::GcpKms)), false);
             push_list(&mut m, "hckms", keys_of(g, Some(KeyKind::Hckms)), false);
-            push_list(&mut m, "azure_kv", keys_of(g, Some(KeyKind::AzureKv)), false);
-            push_list(&mut m, "hc_vault", keys_of(g, Some(KeyKind::HcVault)), false);
+            push_list(
+                &mut m,
+                "azure_kv",
+                keys_of(g, Some(KeyKind::AzureKv)),
+                false,
+            );
+            push_list(
+                &mut m,
+                "hc_vault",
+                keys_of(g, Some(KeyKind::HcVault)),
+                false,
+            );
             push_list(&mut m, "age", keys_of(g, None), false);
         } else {
             let groups = self
@@ -355,18 +397,36 @@ impl Metadata {
                     push_list(&mut gm, "kms", keys_of(g, Some(KeyKind::Kms)), false);
                     push_list(&mut gm, "gcp_kms", keys_of(g, Some(KeyKind::GcpKms)), false);
                     push_list(&mut gm, "hckms", keys_of(g, Some(KeyKind::Hckms)), false);
-                    push_list(&mut gm, "azure_kv", keys_of(g, Some(KeyKind::AzureKv)), false);
-                    push_list(&mut gm, "hc_vault", keys_of(g, Some(KeyKind::HcVault)), true);
+                    push_list(
+                        &mut gm,
+                        "azure_kv",
+                        keys_of(g, Some(KeyKind::AzureKv)),
+                        false,
+                    );
+                    push_list(
+                        &mut gm,
+                        "hc_vault",
+                        keys_of(g, Some(KeyKind::HcVault)),
+                        true,
+                    );
                     push_list(&mut gm, "age", keys_of(g, None), true);
                     MetaValue::Map(gm)
                 })
                 .collect();
             m.push(("key_groups".into(), MetaValue::List(groups)));
         }
-        m.push(("lastmodified".into(), MetaValue::Str(self.last_modified.format_rfc3339())));
+        m.push((
+            "lastmodified".into(),
+            MetaValue::Str(self.last_modified.format_rfc3339()),
+        ));
         m.push(("mac".into(), MetaValue::Str(self.mac.clone())));
         if self.key_groups.len() == 1 {
-            push_list(&mut m, "pgp", keys_of(&self.key_groups[0], Some(KeyKind::Pgp)), false);
+            push_list(
+                &mut m,
+                "pgp",
+                keys_of(&self.key_groups[0], Some(KeyKind::Pgp)),
+                false,
+            );
         }
         let (field, value) = self.rule.field();
         m.push((field.into(), MetaValue::Str(value.to_string())));
@@ -455,11 +515,19 @@ pub fn unflatten(flat: &[(String, String)]) -> MetaValue {
             }
             rest = &rest[cut..];
             if let Some(r) = rest.strip_prefix("__map_") {
-                let end = [r.find("__map_"), r.find("__list_")].into_iter().flatten().min().unwrap_or(r.len());
+                let end = [r.find("__map_"), r.find("__list_")]
+                    .into_iter()
+                    .flatten()
+                    .min()
+                    .unwrap_or(r.len());
                 toks.push(Tok::Map(r[..end].to_string()));
                 rest = &r[end..];
             } else if let Some(r) = rest.strip_prefix("__list_") {
-                let end = [r.find("__map_"), r.find("__list_")].into_iter().flatten().min().unwrap_or(r.len());
+                let end = [r.find("__map_"), r.find("__list_")]
+                    .into_iter()
+                    .flatten()
+                    .min()
+                    .unwrap_or(r.len());
                 toks.push(Tok::List(r[..end].parse().unwrap_or(0)));
                 rest = &r[end..];
             }
@@ -479,7 +547,9 @@ pub fn unflatten(flat: &[(String, String)]) -> MetaValue {
                 if !matches!(node, MetaValue::Map(_)) {
                     *node = MetaValue::Map(Vec::new());
                 }
-                let MetaValue::Map(m) = node else { unreachable!() };
+                let MetaValue::Map(m) = node else {
+                    unreachable!()
+                };
                 let idx = match m.iter().position(|(kk, _)| kk == k) {
                     Some(i) => i,
                     None => {
@@ -493,7 +563,9 @@ pub fn unflatten(flat: &[(String, String)]) -> MetaValue {
                 if !matches!(node, MetaValue::List(_)) {
                     *node = MetaValue::List(Vec::new());
                 }
-                let MetaValue::List(l) = node else { unreachable!() };
+                let MetaValue::List(l) = node else {
+                    unreachable!()
+                };
                 if l.len() <= *i {
                     l.resize(*i + 1, MetaValue::Null);
                 }
@@ -540,7 +612,12 @@ mod tests {
         assert_eq!(flat[0].0, "age__list_0__map_recipient");
         let strings: Vec<(String, String)> = flat
             .iter()
-            .map(|(k, v)| (k.clone(), flat_value_string(v).unwrap().replace("\\n", "\n")))
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    flat_value_string(v).unwrap().replace("\\n", "\n"),
+                )
+            })
             .collect();
         assert_eq!(unflatten(&strings), v);
     }

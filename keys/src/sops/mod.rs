@@ -25,7 +25,9 @@ pub mod yaml;
 
 pub use cipher::{DataKey, EncryptedValue, Plain, Scalar};
 pub use error::{Location, Result, SopsError};
-pub use file::{EncryptOptions, Format, OpenedFile, StoreOptions, emit_plain_as, encrypt, is_encrypted};
+pub use file::{
+    EncryptOptions, Format, OpenedFile, StoreOptions, emit_plain_as, encrypt, is_encrypted,
+};
 pub use keysource::{Identities, Recipient};
 pub use metadata::{KeyKind, MasterKey, Metadata};
 pub use path::{PathStep, parse_path};

@@ -29,10 +29,15 @@ pub fn parse_path(s: &str) -> Result<Vec<PathStep>> {
             let inner = &rest[1..];
             let end = inner.find(q).ok_or_else(|| bad("unterminated key"))?;
             out.push(PathStep::Key(inner[..end].to_string()));
-            rest = inner[end + 1..].strip_prefix(']').ok_or_else(|| bad("expected ']'"))?;
+            rest = inner[end + 1..]
+                .strip_prefix(']')
+                .ok_or_else(|| bad("expected ']'"))?;
         } else {
             let end = rest.find(']').ok_or_else(|| bad("expected ']'"))?;
-            let n = rest[..end].trim().parse::<usize>().map_err(|_| bad("index is not a number"))?;
+            let n = rest[..end]
+                .trim()
+                .parse::<usize>()
+                .map_err(|_| bad("index is not a number"))?;
             out.push(PathStep::Index(n));
             rest = &rest[end + 1..];
         }
@@ -54,7 +59,9 @@ fn describe(step: &PathStep) -> String {
 pub fn get<'a>(root: &'a Node<Plain>, path: &[PathStep]) -> Result<&'a Node<Plain>> {
     let mut cur = root;
     for step in path {
-        let not_found = || SopsError::PathNotFound { component: describe(step) };
+        let not_found = || SopsError::PathNotFound {
+            component: describe(step),
+        };
         cur = match (cur, step) {
             (Node::Map(items), PathStep::Key(k)) => items
                 .iter()
@@ -76,12 +83,17 @@ pub fn node_from_json(v: &serde_json::Value) -> Node<Plain> {
     match v {
         serde_json::Value::Null => Node::Null(NO_SITE),
         serde_json::Value::Bool(b) => Node::Leaf(Plain::Value(Scalar::Bool(*b)), NO_SITE),
-        serde_json::Value::Number(n) => Node::Leaf(Plain::Value(Scalar::Float(n.as_f64().unwrap_or(0.0))), NO_SITE),
+        serde_json::Value::Number(n) => Node::Leaf(
+            Plain::Value(Scalar::Float(n.as_f64().unwrap_or(0.0))),
+            NO_SITE,
+        ),
         serde_json::Value::String(s) => Node::Leaf(Plain::Value(Scalar::Str(s.clone())), NO_SITE),
         serde_json::Value::Array(a) => Node::Seq(a.iter().map(node_from_json).collect()),
-        serde_json::Value::Object(m) => {
-            Node::Map(m.iter().map(|(k, v)| MapItem::Entry(k.clone(), node_from_json(v))).collect())
-        }
+        serde_json::Value::Object(m) => Node::Map(
+            m.iter()
+                .map(|(k, v)| MapItem::Entry(k.clone(), node_from_json(v)))
+                .collect(),
+        ),
     }
 }
 
@@ -89,7 +101,10 @@ fn from_path_and_leaf(path: &[PathStep], leaf: Node<Plain>) -> Node<Plain> {
     match path.split_first() {
         None => leaf,
         Some((PathStep::Index(_), rest)) => Node::Seq(vec![from_path_and_leaf(rest, leaf)]),
-        Some((PathStep::Key(k), rest)) => Node::Map(vec![MapItem::Entry(k.clone(), from_path_and_leaf(rest, leaf))]),
+        Some((PathStep::Key(k), rest)) => Node::Map(vec![MapItem::Entry(
+            k.clone(),
+            from_path_and_leaf(rest, leaf),
+        )]),
     }
 }
 
@@ -142,7 +157,9 @@ pub fn unset(root: &mut Node<Plain>, path: &[PathStep]) -> Result<()> {
             reason: "empty path".into(),
         });
     };
-    let not_found = || SopsError::PathNotFound { component: describe(step) };
+    let not_found = || SopsError::PathNotFound {
+        component: describe(step),
+    };
     match (root, step) {
         (Node::Map(items), PathStep::Key(k)) => {
             let idx = items
@@ -193,7 +210,11 @@ mod tests {
     fn parses_sops_paths() {
         assert_eq!(
             parse_path(r#"["a"][0]['b']"#).unwrap(),
-            vec![PathStep::Key("a".into()), PathStep::Index(0), PathStep::Key("b".into())]
+            vec![
+                PathStep::Key("a".into()),
+                PathStep::Index(0),
+                PathStep::Key("b".into())
+            ]
         );
         assert!(parse_path("a.b").is_err());
         assert!(parse_path("").is_err());
@@ -205,7 +226,9 @@ mod tests {
         let p = parse_path(r#"["a"]["b"]"#).unwrap();
         assert!(set(&mut root, &p, &serde_json::json!("x")).unwrap());
         assert!(!set(&mut root, &p, &serde_json::json!("x")).unwrap());
-        assert!(matches!(get(&root, &p).unwrap(), Node::Leaf(Plain::Value(Scalar::Str(s)), _) if s == "x"));
+        assert!(
+            matches!(get(&root, &p).unwrap(), Node::Leaf(Plain::Value(Scalar::Str(s)), _) if s == "x")
+        );
         unset(&mut root, &p).unwrap();
         assert!(get(&root, &p).is_err());
         assert!(unset(&mut root, &p).is_err());

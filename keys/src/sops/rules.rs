@@ -120,7 +120,12 @@ impl EncryptionRule {
     }
 
     /// `Tree.shouldBeEncrypted`.
-    pub fn should_encrypt(&self, path: &[String], comments: &CommentStack, is_comment: bool) -> bool {
+    pub fn should_encrypt(
+        &self,
+        path: &[String],
+        comments: &CommentStack,
+        is_comment: bool,
+    ) -> bool {
         match self {
             EncryptionRule::UnencryptedSuffix(s) => !path.iter().any(|k| k.ends_with(s.as_str())),
             EncryptionRule::EncryptedSuffix(s) => path.iter().any(|k| k.ends_with(s.as_str())),
@@ -181,7 +186,13 @@ mod tests {
 
     #[test]
     fn at_most_one_rule() {
-        assert!(EncryptionRule::from_fields(Some("_u"), Some("_e"), None, None, None, None).is_err());
-        assert!(EncryptionRule::from_fields(None, None, None, None, None, None).unwrap().is_none());
+        assert!(
+            EncryptionRule::from_fields(Some("_u"), Some("_e"), None, None, None, None).is_err()
+        );
+        assert!(
+            EncryptionRule::from_fields(None, None, None, None, None, None)
+                .unwrap()
+                .is_none()
+        );
     }
 }

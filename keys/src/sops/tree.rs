@@ -76,7 +76,12 @@ struct Walk<'a, V, W, F: FnMut(&V, &[String], &CommentStack, bool, Site) -> Resu
 }
 
 impl<V, W, F: FnMut(&V, &[String], &CommentStack, bool, Site) -> Result<W>> Walk<'_, V, W, F> {
-    fn node(&mut self, n: &Node<V>, path: &mut Vec<String>, stack: &mut CommentStack) -> Result<Node<W>> {
+    fn node(
+        &mut self,
+        n: &Node<V>,
+        path: &mut Vec<String>,
+        stack: &mut CommentStack,
+    ) -> Result<Node<W>> {
         Ok(match n {
             Node::Leaf(v, s) => Node::Leaf((self.f)(v, path, stack, false, *s)?, *s),
             Node::Comment(v, s) => Node::Comment((self.f)(v, path, stack, true, *s)?, *s),
@@ -132,7 +137,8 @@ fn walk<V, W>(
 ) -> Result<Vec<Node<W>>> {
     let mut out = Vec::with_capacity(docs.len());
     for (i, d) in docs.iter().enumerate() {
-        let mut g = |v: &V, p: &[String], s: &CommentStack, c: bool, site: Site| f(i, v, p, s, c, site);
+        let mut g =
+            |v: &V, p: &[String], s: &CommentStack, c: bool, site: Site| f(i, v, p, s, c, site);
         let mut w = Walk {
             f: &mut g,
             comment_text,
@@ -226,51 +232,64 @@ pub fn seal(
 }
 
 /// Decrypt a sealed tree; returns the plain tree and the MAC computed over it.
-pub fn open(docs: &SealedTree, crypto: &TreeCrypto<'_>, mut stash: Option<&mut IvStash>) -> Result<(PlainTree, String)> {
+pub fn open(
+    docs: &SealedTree,
+    crypto: &TreeCrypto<'_>,
+    mut stash: Option<&mut IvStash>,
+) -> Result<(PlainTree, String)> {
     let mut mac = MacHasher::new(crypto.mac_only_encrypted);
-    let plain = walk(docs, &Sealed::comment_text, |doc, v, path, stack, is_comment, _| {
-        let encrypted = crypto.rule.should_encrypt(path, stack, is_comment);
-        let out = match (v, encrypted) {
-            (Sealed::Enc(e), true) => {
-                let aad = aad_for_path(path);
-                match crypto.cipher.decrypt(e, &aad, stash.as_deref_mut()) {
-                    Ok(p) => p,
-                    // sops assumes an undecryptable comment was never encrypted.
-                    Err(_) if is_comment => Plain::Comment(e.to_string()),
-                    Err(reason) => {
-                        return Err(SopsError::DecryptValue {
-                            location: Location::new(doc, path),
-                            reason,
-                        });
+    let plain = walk(
+        docs,
+        &Sealed::comment_text,
+        |doc, v, path, stack, is_comment, _| {
+            let encrypted = crypto.rule.should_encrypt(path, stack, is_comment);
+            let out = match (v, encrypted) {
+                (Sealed::Enc(e), true) => {
+                    let aad = aad_for_path(path);
+                    match crypto.cipher.decrypt(e, &aad, stash.as_deref_mut()) {
+                        Ok(p) => p,
+                        // sops assumes an undecryptable comment was never encrypted.
+                        Err(_) if is_comment => Plain::Comment(e.to_string()),
+                        Err(reason) => {
+                            return Err(SopsError::DecryptValue {
+                                location: Location::new(doc, path),
+                                reason,
+                            });
+                        }
                     }
                 }
-            }
-            // A value the rules say is clear is taken verbatim even if it looks encrypted.
-            (Sealed::Enc(e), false) => {
-                if is_comment {
-                    Plain::Comment(e.to_string())
-                } else {
-                    Plain::Value(Scalar::Str(e.to_string()))
+                // A value the rules say is clear is taken verbatim even if it looks encrypted.
+                (Sealed::Enc(e), false) => {
+                    if is_comment {
+                        Plain::Comment(e.to_string())
+                    } else {
+                        Plain::Value(Scalar::Str(e.to_string()))
+                    }
                 }
+                (Sealed::Clear(Plain::Value(Scalar::Str(s))), true)
+                    if !s.is_empty() && !is_comment =>
+                {
+                    return Err(SopsError::DecryptValue {
+                        location: Location::new(doc, path),
+                        reason: "Input string does not match sops' data format".into(),
+                    });
+                }
+                (Sealed::Clear(Plain::Value(s)), true) if !s.is_empty_value() && !is_comment => {
+                    return Err(SopsError::DecryptValue {
+                        location: Location::new(doc, path),
+                        reason: format!(
+                            "expected an encrypted value, found a clear {}",
+                            s.type_tag()
+                        ),
+                    });
+                }
+                (Sealed::Clear(p), _) => p.clone(),
+            };
+            if let Plain::Value(s) = &out {
+                mac.add(s, encrypted);
             }
-            (Sealed::Clear(Plain::Value(Scalar::Str(s))), true) if !s.is_empty() && !is_comment => {
-                return Err(SopsError::DecryptValue {
-                    location: Location::new(doc, path),
-                    reason: "Input string does not match sops' data format".into(),
-                });
-            }
-            (Sealed::Clear(Plain::Value(s)), true) if !s.is_empty_value() && !is_comment => {
-                return Err(SopsError::DecryptValue {
-                    location: Location::new(doc, path),
-                    reason: format!("expected an encrypted value, found a clear {}", s.type_tag()),
-                });
-            }
-            (Sealed::Clear(p), _) => p.clone(),
-        };
-        if let Plain::Value(s) = &out {
-            mac.add(s, encrypted);
-        }
-        Ok(out)
-    })?;
+            Ok(out)
+        },
+    )?;
     Ok((plain, mac.finish()))
 }

@@ -83,7 +83,10 @@ fn scalar_style(s: ScalarStyle) -> Style {
 }
 
 fn line_of(text: &str, pos: usize) -> usize {
-    text.as_bytes()[..pos].iter().filter(|b| **b == b'\n').count()
+    text.as_bytes()[..pos]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count()
 }
 
 fn line_start(text: &str, pos: usize) -> usize {
@@ -151,7 +154,13 @@ impl<'a> Builder<'a, '_> {
     }
 
     /// Comments in `[from, to)` at column ≥ `min_col` not yet placed, as (sort key, item).
-    fn take_comments(&mut self, from: usize, to: usize, min_col: usize, skip_line: Option<usize>) -> Vec<(usize, usize)> {
+    fn take_comments(
+        &mut self,
+        from: usize,
+        to: usize,
+        min_col: usize,
+        skip_line: Option<usize>,
+    ) -> Vec<(usize, usize)> {
         let mut out = Vec::new();
         for (i, c) in self.doc.comments.iter().enumerate() {
             if self.used_comments[i] || c.start < from || c.start >= to {
@@ -172,7 +181,9 @@ impl<'a> Builder<'a, '_> {
     fn comment_leaf(&mut self, idx: usize) -> (Leafy, Site) {
         let c = &self.doc.comments[idx];
         let body = &self.text[c.start + 1..c.end];
-        let site = self.site(SiteKind::Comment { range: (c.start + 1, c.end) });
+        let site = self.site(SiteKind::Comment {
+            range: (c.start + 1, c.end),
+        });
         let leaf = if self.sealed {
             if EncryptedValue::looks_encrypted(body) {
                 match EncryptedValue::parse(body) {
@@ -209,7 +220,9 @@ impl<'a> Builder<'a, '_> {
         };
         let tag_start = s.tag_start.filter(|t| *t < s.span.0);
         let content_indent = if matches!(s.style, ScalarStyle::Literal | ScalarStyle::Folded) {
-            let first_content = self.text[s.span.0..].find('\n').map_or(s.span.1, |i| s.span.0 + i + 1);
+            let first_content = self.text[s.span.0..]
+                .find('\n')
+                .map_or(s.span.1, |i| s.span.0 + i + 1);
             let line = &self.text[first_content..];
             line.len() - line.trim_start_matches(' ').len()
         } else {
@@ -226,7 +239,10 @@ impl<'a> Builder<'a, '_> {
             content_indent,
         });
         let _ = node;
-        if self.sealed && s.tag.as_ref().is_none_or(|(core, t)| *core && t == "str") && EncryptedValue::looks_encrypted(&s.value) {
+        if self.sealed
+            && s.tag.as_ref().is_none_or(|(core, t)| *core && t == "str")
+            && EncryptedValue::looks_encrypted(&s.value)
+        {
             let e = EncryptedValue::parse(&s.value).map_err(|reason| SopsError::DecryptValue {
                 location: Location::new(self.doc_index, path),
                 reason,
@@ -234,7 +250,11 @@ impl<'a> Builder<'a, '_> {
             return Ok(Node::Leaf(Leafy::Sealed(Sealed::Enc(e)), site));
         }
         match resolve(s) {
-            None => Err(unsupported(self.doc_index, path, "tagged value does not match its tag")),
+            None => Err(unsupported(
+                self.doc_index,
+                path,
+                "tagged value does not match its tag",
+            )),
             Some(Resolved::Null) => Ok(Node::Null(site)),
             Some(Resolved::Uint(_)) => Err(SopsError::EncryptValue {
                 location: Location::new(self.doc_index, path),
@@ -242,11 +262,19 @@ impl<'a> Builder<'a, '_> {
             }),
             Some(Resolved::Value(v)) => {
                 let p = Plain::Value(v);
-                Ok(Node::Leaf(if self.sealed { Leafy::Sealed(Sealed::Clear(p)) } else { Leafy::Plain(p) }, site))
+                Ok(Node::Leaf(
+                    if self.sealed {
+                        Leafy::Sealed(Sealed::Clear(p))
+                    } else {
+                        Leafy::Plain(p)
+                    },
+                    site,
+                ))
             }
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn node(
         &mut self,
         n: &'a YNode,
@@ -266,8 +294,18 @@ impl<'a> Builder<'a, '_> {
                 Ok(leaf)
             }
             YKind::Alias(id) => {
-                let target = *self.anchors.get(id).ok_or_else(|| unsupported(self.doc_index, path, "alias to an unknown anchor"))?;
-                let mut expanded = self.node(target, path, parent_block_indent, None, true, target.start, None)?;
+                let target = *self.anchors.get(id).ok_or_else(|| {
+                    unsupported(self.doc_index, path, "alias to an unknown anchor")
+                })?;
+                let mut expanded = self.node(
+                    target,
+                    path,
+                    parent_block_indent,
+                    None,
+                    true,
+                    target.start,
+                    None,
+                )?;
                 if let Node::Leaf(_, site) = &mut expanded {
                     let in_flow = matches!(&target.kind, YKind::Scalar(s) if s.in_flow);
                     *site = self.site(SiteKind::Alias {
@@ -283,7 +321,9 @@ impl<'a> Builder<'a, '_> {
                 Ok(expanded)
             }
             YKind::Map { entries, flow } => {
-                let key_col = entries.first().map_or(0, |(k, _)| column(self.text, k.start));
+                let key_col = entries
+                    .first()
+                    .map_or(0, |(k, _)| column(self.text, k.start));
                 let mut items: Vec<(usize, MapItem<Leafy>)> = Vec::new();
                 let region_end = n.end;
                 for (i, (k, v)) in entries.iter().enumerate() {
@@ -295,32 +335,58 @@ impl<'a> Builder<'a, '_> {
                                 return Err(unsupported(
                                     self.doc_index,
                                     path,
-                                    format!("Tree contains a non-string key at byte {}; only string keys are supported", k.start),
+                                    format!(
+                                        "Tree contains a non-string key at byte {}; only string keys are supported",
+                                        k.start
+                                    ),
                                 ));
                             }
                         },
-                        _ => return Err(unsupported(self.doc_index, path, "complex mapping keys are not supported")),
+                        _ => {
+                            return Err(unsupported(
+                                self.doc_index,
+                                path,
+                                "complex mapping keys are not supported",
+                            ));
+                        }
                     };
                     let key_line = line_of(self.text, k.start);
                     path.push(key);
-                    let child_indent = if *flow { parent_block_indent } else { self.block_indent_for_map(key_col) };
+                    let child_indent = if *flow {
+                        parent_block_indent
+                    } else {
+                        self.block_indent_for_map(key_col)
+                    };
                     // The value's region starts after its key; a comment on the key's own
                     // line belongs to this map (sops keeps it before the entry).
-                    let value = self.node(v, path, child_indent, None, via_alias, k.end, Some(key_line))?;
+                    let value = self.node(
+                        v,
+                        path,
+                        child_indent,
+                        None,
+                        via_alias,
+                        k.end,
+                        Some(key_line),
+                    )?;
                     let key = path.pop().expect("pushed");
                     let _ = (i, key_line);
                     items.push((k.start, MapItem::Entry(key, value)));
                 }
                 if !via_alias {
-                    let lines: Vec<(usize, usize)> =
-                        entries.iter().map(|(k, _)| (line_of(self.text, k.start), k.start)).collect();
+                    let lines: Vec<(usize, usize)> = entries
+                        .iter()
+                        .map(|(k, _)| (line_of(self.text, k.start), k.start))
+                        .collect();
                     let min_col = if *flow { 0 } else { key_col };
                     // A comment at the start of the map's region (before the first key) is
                     // found via the parent's region; here: from the first key to the end.
                     let from = region_start.min(n.start);
                     for (pos, idx) in self.take_comments(from, region_end, min_col, skip_line) {
                         let line = line_of(self.text, pos);
-                        let sort = lines.iter().find(|(l, _)| *l == line).map_or(pos, |(_, s)| s.saturating_sub(1));
+                        let sort = lines
+                            .iter()
+                            .find(|(l, _)| *l == line)
+                            .map_or(pos, |(_, s)| s.saturating_sub(1));
                         let (leaf, site) = self.comment_leaf(idx);
                         items.push((sort, MapItem::Comment(leaf, site)));
                     }
@@ -333,21 +399,45 @@ impl<'a> Builder<'a, '_> {
                 let mut dash_col = 0;
                 for item in items {
                     let start = item.props_start.unwrap_or(item.start).min(item.start);
-                    let dash_pos = if *flow { None } else { find_dash(self.text, start) };
+                    let dash_pos = if *flow {
+                        None
+                    } else {
+                        find_dash(self.text, start)
+                    };
                     if let Some(d) = dash_pos {
                         dash_col = column(self.text, d);
                     }
-                    let child_indent = if *flow { parent_block_indent } else { dash_col + 2 };
+                    let child_indent = if *flow {
+                        parent_block_indent
+                    } else {
+                        dash_col + 2
+                    };
                     let region = dash_pos.unwrap_or(start);
-                    let node = self.node(item, path, child_indent, dash_pos, via_alias, region, Some(line_of(self.text, region)))?;
+                    let node = self.node(
+                        item,
+                        path,
+                        child_indent,
+                        dash_pos,
+                        via_alias,
+                        region,
+                        Some(line_of(self.text, region)),
+                    )?;
                     out.push((dash_pos.unwrap_or(start), node));
                 }
                 if !via_alias {
-                    let lines: Vec<(usize, usize)> = out.iter().map(|(s, _)| (line_of(self.text, *s), *s)).collect();
+                    let lines: Vec<(usize, usize)> = out
+                        .iter()
+                        .map(|(s, _)| (line_of(self.text, *s), *s))
+                        .collect();
                     let min_col = if *flow { 0 } else { dash_col };
-                    for (pos, idx) in self.take_comments(region_start.min(n.start), n.end, min_col, skip_line) {
+                    for (pos, idx) in
+                        self.take_comments(region_start.min(n.start), n.end, min_col, skip_line)
+                    {
                         let line = line_of(self.text, pos);
-                        let sort = lines.iter().find(|(l, _)| *l == line).map_or(pos, |(_, s)| s.saturating_sub(1));
+                        let sort = lines
+                            .iter()
+                            .find(|(l, _)| *l == line)
+                            .map_or(pos, |(_, s)| s.saturating_sub(1));
                         let (leaf, site) = self.comment_leaf(idx);
                         out.push((sort, Node::Comment(leaf, site)));
                     }
@@ -444,7 +534,11 @@ fn meta_from_plain(n: &Node<Plain>) -> MetaValue {
                 .collect(),
         ),
         Node::Seq(items) => MetaValue::List(
-            items.iter().filter(|i| !matches!(i, Node::Comment(..))).map(meta_from_plain).collect(),
+            items
+                .iter()
+                .filter(|i| !matches!(i, Node::Comment(..)))
+                .map(meta_from_plain)
+                .collect(),
         ),
         Node::Leaf(Plain::Value(v), _) => match v {
             Scalar::Str(s) => MetaValue::Str(s.clone()),
@@ -452,14 +546,20 @@ fn meta_from_plain(n: &Node<Plain>) -> MetaValue {
             Scalar::Float(f) => MetaValue::Float(*f),
             Scalar::Bool(b) => MetaValue::Bool(*b),
             Scalar::Time(t) => MetaValue::Str(t.format_rfc3339_nano()),
-            Scalar::Bytes(b) | Scalar::BinStr(b) => MetaValue::Str(String::from_utf8_lossy(b).into_owned()),
+            Scalar::Bytes(b) | Scalar::BinStr(b) => {
+                MetaValue::Str(String::from_utf8_lossy(b).into_owned())
+            }
         },
         Node::Leaf(Plain::Comment(_), _) | Node::Comment(..) | Node::Null(_) => MetaValue::Null,
     }
 }
 
 impl<'t> YamlText<'t> {
-    fn build(text: &'t str, indent: usize, sealed: bool) -> Result<(YamlText<'t>, Vec<Node<Leafy>>)> {
+    fn build(
+        text: &'t str,
+        indent: usize,
+        sealed: bool,
+    ) -> Result<(YamlText<'t>, Vec<Node<Leafy>>)> {
         let docs = parse_stream(text)?;
         let mut sites = Vec::new();
         let mut trees = Vec::new();
@@ -491,25 +591,48 @@ impl<'t> YamlText<'t> {
             match &root.kind {
                 YKind::Map { flow: false, .. } => {}
                 YKind::Map { flow: true, .. } => {
-                    return Err(unsupported(di, &[], "a top-level flow mapping ({…}) cannot carry an appended sops block; write the document in block style"));
+                    return Err(unsupported(
+                        di,
+                        &[],
+                        "a top-level flow mapping ({…}) cannot carry an appended sops block; write the document in block style",
+                    ));
                 }
-                YKind::Seq { .. } => return Err(unsupported(di, &[], "YAML documents that are sequences are not supported")),
-                YKind::Scalar(s) if s.style == ScalarStyle::Plain && matches!(scalar::resolve_plain(&s.value), Resolved::Null) => {
+                YKind::Seq { .. } => {
+                    return Err(unsupported(
+                        di,
+                        &[],
+                        "YAML documents that are sequences are not supported",
+                    ));
+                }
+                YKind::Scalar(s)
+                    if s.style == ScalarStyle::Plain
+                        && matches!(scalar::resolve_plain(&s.value), Resolved::Null) =>
+                {
                     trees.push(Node::Map(Vec::new()));
                     meta_ranges.push(None);
                     continue;
                 }
-                _ => return Err(unsupported(di, &[], "YAML documents that are values are not supported")),
+                _ => {
+                    return Err(unsupported(
+                        di,
+                        &[],
+                        "YAML documents that are values are not supported",
+                    ));
+                }
             }
             b.collect_anchors(root);
             let tree = b.node(root, &mut Vec::new(), 0, None, false, 0, None)?;
-            let Node::Map(mut items) = tree else { unreachable!("root is a mapping") };
+            let Node::Map(mut items) = tree else {
+                unreachable!("root is a mapping")
+            };
             // Comments after the root mapping (foot comments) belong to it too.
             for (_, idx) in b.take_comments(0, doc.end.max(root.end).max(text.len()), 0, None) {
                 let (leaf, site) = b.comment_leaf(idx);
                 items.push(MapItem::Comment(leaf, site));
             }
-            let YKind::Map { entries, .. } = &root.kind else { unreachable!() };
+            let YKind::Map { entries, .. } = &root.kind else {
+                unreachable!()
+            };
             // Pull out the `sops` entry.
             let mut meta_range = None;
             let mut kept = Vec::new();
@@ -561,7 +684,10 @@ impl<'t> YamlText<'t> {
     }
 
     /// Parse an encrypted YAML file; returns the metadata block too.
-    pub fn parse_encrypted(text: &'t str, indent: usize) -> Result<(YamlText<'t>, SealedTree, MetaValue)> {
+    pub fn parse_encrypted(
+        text: &'t str,
+        indent: usize,
+    ) -> Result<(YamlText<'t>, SealedTree, MetaValue)> {
         let (mut y, trees) = Self::build(text, indent, true)?;
         let meta = y.metadata.take().ok_or(SopsError::MetadataNotFound)?;
         Ok((y, trees.into_iter().map(into_sealed).collect(), meta))
@@ -574,7 +700,12 @@ impl<'t> YamlText<'t> {
 
     /// Render the encrypted file: `sealed` is the result of sealing the tree this text was
     /// parsed into; `metadata_block` the `sops:` block (without trailing newline handling).
-    pub fn render_encrypted(&self, plain: &PlainTree, sealed: &SealedTree, metadata: &MetaValue) -> Result<String> {
+    pub fn render_encrypted(
+        &self,
+        plain: &PlainTree,
+        sealed: &SealedTree,
+        metadata: &MetaValue,
+    ) -> Result<String> {
         let mut edits: Vec<(usize, usize, String)> = Vec::new();
         for (di, (p, s)) in plain.iter().zip(sealed).enumerate() {
             self.encrypt_edits(di, p, s, &mut Vec::new(), &mut edits)?;
@@ -636,7 +767,9 @@ impl<'t> YamlText<'t> {
                     self.encrypt_edits(doc, a, b, path, edits)?;
                 }
             }
-            (Node::Comment(_, site), Node::Comment(Sealed::Enc(e), _)) => self.comment_edit(*site, e, edits),
+            (Node::Comment(_, site), Node::Comment(Sealed::Enc(e), _)) => {
+                self.comment_edit(*site, e, edits)
+            }
             (Node::Leaf(Plain::Value(v), site), Node::Leaf(Sealed::Enc(e), _)) => {
                 if *site == NO_SITE {
                     return Err(unsupported(
@@ -652,7 +785,12 @@ impl<'t> YamlText<'t> {
         Ok(())
     }
 
-    fn comment_edit(&self, site: Site, e: &EncryptedValue, edits: &mut Vec<(usize, usize, String)>) {
+    fn comment_edit(
+        &self,
+        site: Site,
+        e: &EncryptedValue,
+        edits: &mut Vec<(usize, usize, String)>,
+    ) {
         if let Some(SiteKind::Comment { range }) = self.sites.get(site as usize) {
             edits.push((range.0, range.1, e.to_string()));
         }
@@ -722,14 +860,26 @@ impl<'t> YamlText<'t> {
         Ok(apply_edits(self.text, edits))
     }
 
-    fn decrypt_edits(&self, s: &Node<Sealed>, p: &Node<Plain>, edits: &mut Vec<(usize, usize, String)>) {
+    fn decrypt_edits(
+        &self,
+        s: &Node<Sealed>,
+        p: &Node<Plain>,
+        edits: &mut Vec<(usize, usize, String)>,
+    ) {
         match (s, p) {
             (Node::Map(si), Node::Map(pi)) => {
                 for (a, b) in si.iter().zip(pi) {
                     match (a, b) {
-                        (MapItem::Entry(_, sv), MapItem::Entry(_, pv)) => self.decrypt_edits(sv, pv, edits),
-                        (MapItem::Comment(Sealed::Enc(_), site), MapItem::Comment(Plain::Comment(c), _)) => {
-                            if let Some(SiteKind::Comment { range }) = self.sites.get(*site as usize) {
+                        (MapItem::Entry(_, sv), MapItem::Entry(_, pv)) => {
+                            self.decrypt_edits(sv, pv, edits)
+                        }
+                        (
+                            MapItem::Comment(Sealed::Enc(_), site),
+                            MapItem::Comment(Plain::Comment(c), _),
+                        ) => {
+                            if let Some(SiteKind::Comment { range }) =
+                                self.sites.get(*site as usize)
+                            {
                                 edits.push((range.0, range.1, c.clone()));
                             }
                         }
@@ -747,7 +897,9 @@ impl<'t> YamlText<'t> {
                     edits.push((range.0, range.1, c.clone()));
                 }
             }
-            (Node::Leaf(Sealed::Enc(_), site), Node::Leaf(plain, _) | Node::Comment(plain, _)) if *site != NO_SITE => {
+            (Node::Leaf(Sealed::Enc(_), site), Node::Leaf(plain, _) | Node::Comment(plain, _))
+                if *site != NO_SITE =>
+            {
                 if let Some(edit) = self.plain_edit(*site, plain) {
                     edits.push(edit);
                 }
@@ -791,7 +943,9 @@ impl<'t> YamlText<'t> {
                             scalar::write_double(s)
                         }
                     }
-                    (Scalar::Str(s), Style::Literal | Style::Folded) => self.literal_in_place(s, *range, *content_indent, ctx),
+                    (Scalar::Str(s), Style::Literal | Style::Folded) => {
+                        self.literal_in_place(s, *range, *content_indent, ctx)
+                    }
                     _ => strip_one_newline(scalar::canonical(v, ctx)),
                 };
                 Some((range.0, range.1, text))
@@ -802,7 +956,13 @@ impl<'t> YamlText<'t> {
 
     /// A literal block written at an existing block's indentation; the value's trailing line
     /// breaks are already in the text after the block.
-    fn literal_in_place(&self, s: &str, range: (usize, usize), indent: usize, ctx: &Context) -> String {
+    fn literal_in_place(
+        &self,
+        s: &str,
+        range: (usize, usize),
+        indent: usize,
+        ctx: &Context,
+    ) -> String {
         if scalar::select_style(s, Style::Literal, ctx) != Style::Literal && !s.ends_with(' ') {
             return scalar::write_double(s);
         }
@@ -815,7 +975,8 @@ impl<'t> YamlText<'t> {
         let mut out = String::from("|");
         if body.starts_with(' ') || body.starts_with('\n') {
             let header_line = line_start(self.text, range.0);
-            let parent = self.text[header_line..].len() - self.text[header_line..].trim_start_matches(' ').len();
+            let parent = self.text[header_line..].len()
+                - self.text[header_line..].trim_start_matches(' ').len();
             out.push_str(&indent.saturating_sub(parent).max(1).to_string());
         }
         match breaks {
@@ -843,7 +1004,8 @@ fn strip_one_newline(mut s: String) -> String {
 
 fn apply_edits(text: &str, mut edits: Vec<(usize, usize, String)>) -> String {
     edits.sort_by_key(|(s, e, _)| (*s, *e));
-    let mut out = String::with_capacity(text.len() + edits.iter().map(|e| e.2.len()).sum::<usize>());
+    let mut out =
+        String::with_capacity(text.len() + edits.iter().map(|e| e.2.len()).sum::<usize>());
     let mut pos = 0;
     for (s, e, t) in edits {
         if s < pos {
@@ -931,7 +1093,11 @@ fn emit_value(v: &MetaValue, col: usize, n: usize, out: &mut String, pos: ValueP
         MetaValue::Map(m) if m.is_empty() => out.push_str(" {}"),
         MetaValue::List(l) if l.is_empty() => out.push_str(" []"),
         MetaValue::Map(m) => {
-            let inner = if pos == ValuePos::SeqItem { col + 2 } else { child_indent(col, n) };
+            let inner = if pos == ValuePos::SeqItem {
+                col + 2
+            } else {
+                child_indent(col, n)
+            };
             for (i, (k, v)) in m.iter().enumerate() {
                 if i == 0 && pos == ValuePos::SeqItem {
                     out.push(' ');
@@ -939,18 +1105,25 @@ fn emit_value(v: &MetaValue, col: usize, n: usize, out: &mut String, pos: ValueP
                     out.push('\n');
                     out.push_str(&" ".repeat(inner));
                 }
-                out.push_str(&scalar::canonical(&Scalar::Str(k.clone()), &Context {
-                    flow: false,
-                    key: true,
-                    block_indent: inner,
-                    best_indent: n,
-                }));
+                out.push_str(&scalar::canonical(
+                    &Scalar::Str(k.clone()),
+                    &Context {
+                        flow: false,
+                        key: true,
+                        block_indent: inner,
+                        best_indent: n,
+                    },
+                ));
                 out.push(':');
                 emit_value(v, inner, n, out, ValuePos::MapValue);
             }
         }
         MetaValue::List(l) => {
-            let dash = if pos == ValuePos::SeqItem { col + 2 } else { child_indent(col, n) };
+            let dash = if pos == ValuePos::SeqItem {
+                col + 2
+            } else {
+                child_indent(col, n)
+            };
             for (i, item) in l.iter().enumerate() {
                 if i == 0 && pos == ValuePos::SeqItem {
                     out.push(' ');
@@ -963,7 +1136,11 @@ fn emit_value(v: &MetaValue, col: usize, n: usize, out: &mut String, pos: ValueP
             }
         }
         scalar_value => {
-            let block_indent = if pos == ValuePos::SeqItem { col + 2 } else { child_indent(col, n) };
+            let block_indent = if pos == ValuePos::SeqItem {
+                col + 2
+            } else {
+                child_indent(col, n)
+            };
             let ctx = Context {
                 flow: false,
                 key: false,
@@ -1037,10 +1214,18 @@ fn key_text(k: &str, indent: usize) -> String {
 fn emit_plain(v: &Node<Plain>, col: usize, n: usize, out: &mut String, pos: ValuePos) {
     let n = n.max(1);
     match v {
-        Node::Map(items) if !items.iter().any(|i| matches!(i, MapItem::Entry(..))) => out.push_str(" {}"),
-        Node::Seq(items) if !items.iter().any(|i| !matches!(i, Node::Comment(..))) => out.push_str(" []"),
+        Node::Map(items) if !items.iter().any(|i| matches!(i, MapItem::Entry(..))) => {
+            out.push_str(" {}")
+        }
+        Node::Seq(items) if !items.iter().any(|i| !matches!(i, Node::Comment(..))) => {
+            out.push_str(" []")
+        }
         Node::Map(items) => {
-            let inner = if pos == ValuePos::SeqItem { col + 2 } else { child_indent(col, n) };
+            let inner = if pos == ValuePos::SeqItem {
+                col + 2
+            } else {
+                child_indent(col, n)
+            };
             let mut first = true;
             for item in items {
                 if first && pos == ValuePos::SeqItem && matches!(item, MapItem::Entry(..)) {
@@ -1065,7 +1250,11 @@ fn emit_plain(v: &Node<Plain>, col: usize, n: usize, out: &mut String, pos: Valu
             }
         }
         Node::Seq(items) => {
-            let dash = if pos == ValuePos::SeqItem { col + 2 } else { child_indent(col, n) };
+            let dash = if pos == ValuePos::SeqItem {
+                col + 2
+            } else {
+                child_indent(col, n)
+            };
             let mut first = true;
             for item in items {
                 if first && pos == ValuePos::SeqItem && !matches!(item, Node::Comment(..)) {
@@ -1087,7 +1276,11 @@ fn emit_plain(v: &Node<Plain>, col: usize, n: usize, out: &mut String, pos: Valu
         Node::Null(_) => out.push_str(" null"),
         Node::Comment(..) | Node::Leaf(Plain::Comment(_), _) => {}
         Node::Leaf(Plain::Value(s), _) => {
-            let block_indent = if pos == ValuePos::SeqItem { col + 2 } else { child_indent(col, n) };
+            let block_indent = if pos == ValuePos::SeqItem {
+                col + 2
+            } else {
+                child_indent(col, n)
+            };
             let ctx = Context {
                 flow: false,
                 key: false,

@@ -91,8 +91,17 @@ pub struct YDoc {
 }
 
 enum Frame {
-    Map { node: YNode, entries: Vec<(YNode, YNode)>, pending_key: Option<YNode>, flow: bool },
-    Seq { node: YNode, items: Vec<YNode>, flow: bool },
+    Map {
+        node: YNode,
+        entries: Vec<(YNode, YNode)>,
+        pending_key: Option<YNode>,
+        flow: bool,
+    },
+    Seq {
+        node: YNode,
+        items: Vec<YNode>,
+        flow: bool,
+    },
 }
 
 fn line_start(text: &str, pos: usize) -> usize {
@@ -120,7 +129,9 @@ fn block_header(text: &str, content_start: usize, indicator: u8) -> Option<usize
         }
         break prev;
     };
-    let line_end = text[header_line..].find('\n').map_or(text.len(), |i| header_line + i);
+    let line_end = text[header_line..]
+        .find('\n')
+        .map_or(text.len(), |i| header_line + i);
     let line = &b[header_line..line_end];
     // Comment start: '#' at line start or after whitespace.
     let mut comment = line.len();
@@ -174,7 +185,11 @@ pub fn parse_stream(text: &str) -> Result<Vec<YDoc>> {
 
     fn attach(stack: &mut [Frame], cur: &mut Option<YDoc>, node: YNode) -> Result<()> {
         match stack.last_mut() {
-            Some(Frame::Map { entries, pending_key, .. }) => {
+            Some(Frame::Map {
+                entries,
+                pending_key,
+                ..
+            }) => {
                 if let Some(k) = pending_key.take() {
                     entries.push((k, node));
                 } else {
@@ -230,7 +245,12 @@ pub fn parse_stream(text: &str) -> Result<Vec<YDoc>> {
                     }
                 };
                 match stack.last_mut() {
-                    Some(Frame::Map { node, entries, pending_key, .. }) => {
+                    Some(Frame::Map {
+                        node,
+                        entries,
+                        pending_key,
+                        ..
+                    }) => {
                         if node.anchor == id && entries.is_empty() && pending_key.is_none() {
                             fix(node);
                         } else if let Some(k) = pending_key.as_mut() {
@@ -259,9 +279,15 @@ pub fn parse_stream(text: &str) -> Result<Vec<YDoc>> {
                 let tag_start = span.tag_start.map(|m| m.byte_offset().unwrap_or(m.index()));
                 let mut sspan = (s, e);
                 if matches!(style, ScalarStyle::Literal | ScalarStyle::Folded) {
-                    let ind = if style == ScalarStyle::Literal { b'|' } else { b'>' };
+                    let ind = if style == ScalarStyle::Literal {
+                        b'|'
+                    } else {
+                        b'>'
+                    };
                     let header = block_header(text, s, ind).ok_or_else(|| {
-                        parse_err(format!("cannot locate the block scalar header before byte {s}"))
+                        parse_err(format!(
+                            "cannot locate the block scalar header before byte {s}"
+                        ))
                     })?;
                     let end = trim_block_end(text, header, e.max(s)).max(header + 1);
                     sspan = (header, end);
@@ -336,9 +362,16 @@ pub fn parse_stream(text: &str) -> Result<Vec<YDoc>> {
                 });
             }
             Event::MappingEnd | Event::SequenceEnd => {
-                let frame = stack.pop().ok_or_else(|| parse_err("unbalanced collection end".into()))?;
+                let frame = stack
+                    .pop()
+                    .ok_or_else(|| parse_err("unbalanced collection end".into()))?;
                 let node = match frame {
-                    Frame::Map { mut node, entries, pending_key, flow } => {
+                    Frame::Map {
+                        mut node,
+                        entries,
+                        pending_key,
+                        flow,
+                    } => {
                         if pending_key.is_some() {
                             return Err(parse_err("mapping key without value".into()));
                         }
@@ -349,7 +382,11 @@ pub fn parse_stream(text: &str) -> Result<Vec<YDoc>> {
                         node.kind = YKind::Map { entries, flow };
                         node
                     }
-                    Frame::Seq { mut node, items, flow } => {
+                    Frame::Seq {
+                        mut node,
+                        items,
+                        flow,
+                    } => {
                         if flow {
                             flow_depth -= 1;
                         }

@@ -26,14 +26,28 @@ pub enum Resolved {
 fn is_old_bool(s: &str) -> bool {
     matches!(
         s,
-        "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" | "n" | "N" | "no" | "No" | "NO"
-            | "off" | "Off" | "OFF"
+        "y" | "Y"
+            | "yes"
+            | "Yes"
+            | "YES"
+            | "on"
+            | "On"
+            | "ON"
+            | "n"
+            | "N"
+            | "no"
+            | "No"
+            | "NO"
+            | "off"
+            | "Off"
+            | "OFF"
     )
 }
 
 fn is_base60_float(s: &str) -> bool {
     let b = s.as_bytes();
-    if b.is_empty() || !(b[0] == b'+' || b[0] == b'-' || b[0].is_ascii_digit()) || !s.contains(':') {
+    if b.is_empty() || !(b[0] == b'+' || b[0] == b'-' || b[0].is_ascii_digit()) || !s.contains(':')
+    {
         return false;
     }
     // ^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$
@@ -113,17 +127,18 @@ fn go_parse_int_base0(s: &str) -> Option<Result<i64, u64>> {
         b'+' => (false, &s[1..]),
         _ => (false, s),
     };
-    let (radix, digits) = if let Some(r) = body.strip_prefix("0x").or_else(|| body.strip_prefix("0X")) {
-        (16, r)
-    } else if let Some(r) = body.strip_prefix("0o").or_else(|| body.strip_prefix("0O")) {
-        (8, r)
-    } else if let Some(r) = body.strip_prefix("0b").or_else(|| body.strip_prefix("0B")) {
-        (2, r)
-    } else if body.len() > 1 && body.starts_with('0') {
-        (8, &body[1..])
-    } else {
-        (10, body)
-    };
+    let (radix, digits) =
+        if let Some(r) = body.strip_prefix("0x").or_else(|| body.strip_prefix("0X")) {
+            (16, r)
+        } else if let Some(r) = body.strip_prefix("0o").or_else(|| body.strip_prefix("0O")) {
+            (8, r)
+        } else if let Some(r) = body.strip_prefix("0b").or_else(|| body.strip_prefix("0B")) {
+            (2, r)
+        } else if body.len() > 1 && body.starts_with('0') {
+            (8, &body[1..])
+        } else {
+            (10, body)
+        };
     if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
         return None;
     }
@@ -199,22 +214,32 @@ pub fn resolve_tagged(tag_suffix: &str, core: bool, value: &str, quoted: bool) -
         "str" => Resolved::Value(Scalar::Str(value.to_string())),
         "binary" => {
             let cleaned: String = value.chars().filter(|c| !c.is_whitespace()).collect();
-            let bytes = base64::engine::general_purpose::STANDARD.decode(cleaned).ok()?;
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(cleaned)
+                .ok()?;
             match String::from_utf8(bytes) {
                 Ok(s) => Resolved::Value(Scalar::Str(s)),
                 Err(e) => Resolved::Value(Scalar::BinStr(e.into_bytes())),
             }
         }
         "null" | "bool" | "int" | "float" | "timestamp" => {
-            let r = if quoted { Resolved::Value(Scalar::Str(value.to_string())) } else { resolve_plain(value) };
+            let r = if quoted {
+                Resolved::Value(Scalar::Str(value.to_string()))
+            } else {
+                resolve_plain(value)
+            };
             match (tag_suffix, &r) {
                 ("null", Resolved::Null) => r,
                 ("bool", Resolved::Value(Scalar::Bool(_))) => r,
                 ("int", Resolved::Value(Scalar::Int(_)) | Resolved::Uint(_)) => r,
                 ("float", Resolved::Value(Scalar::Float(_))) => r,
-                ("float", Resolved::Value(Scalar::Int(i))) => Resolved::Value(Scalar::Float(*i as f64)),
+                ("float", Resolved::Value(Scalar::Int(i))) => {
+                    Resolved::Value(Scalar::Float(*i as f64))
+                }
                 ("timestamp", Resolved::Value(Scalar::Time(_))) => r,
-                ("timestamp", _) => Resolved::Value(Scalar::Time(GoTime::parse_yaml_timestamp(value)?)),
+                ("timestamp", _) => {
+                    Resolved::Value(Scalar::Time(GoTime::parse_yaml_timestamp(value)?))
+                }
                 _ => return None,
             }
         }
@@ -225,7 +250,8 @@ pub fn resolve_tagged(tag_suffix: &str, core: bool, value: &str, quoted: bool) -
 // ---- writing -------------------------------------------------------------------------
 
 fn is_printable(c: char) -> bool {
-    matches!(c, '\n' | '\u{20}'..='\u{7E}' | '\u{A0}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}') && c != '\u{FEFF}'
+    matches!(c, '\n' | '\u{20}'..='\u{7E}' | '\u{A0}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}')
+        && c != '\u{FEFF}'
 }
 
 fn is_break(c: char) -> bool {
@@ -261,7 +287,8 @@ fn analyze(value: &str) -> Analysis {
         flow_ind = true;
     }
     let (mut line_breaks, mut special, mut tabs) = (false, false, false);
-    let (mut leading_space, mut leading_break, mut trailing_space, mut trailing_break) = (false, false, false, false);
+    let (mut leading_space, mut leading_break, mut trailing_space, mut trailing_break) =
+        (false, false, false, false);
     let (mut break_space, mut space_break) = (false, false);
     let (mut prev_space, mut prev_break) = (false, false);
     let mut preceded_by_ws = true;
@@ -271,7 +298,8 @@ fn analyze(value: &str) -> Analysis {
         let followed_by_ws = next.is_none_or(|n| is_blank(n) || is_break(n));
         if i == 0 {
             match c {
-                '#' | ',' | '[' | ']' | '{' | '}' | '&' | '*' | '!' | '|' | '>' | '\'' | '"' | '%' | '@' | '`' => {
+                '#' | ',' | '[' | ']' | '{' | '}' | '&' | '*' | '!' | '|' | '>' | '\'' | '"'
+                | '%' | '@' | '`' => {
                     flow_ind = true;
                     block_ind = true;
                 }
@@ -411,7 +439,11 @@ pub struct Context {
 /// Whether a plain rendering of `s` is possible in `ctx` and reads back as the same string.
 pub fn plain_allowed(s: &str, ctx: &Context) -> bool {
     let a = analyze(s);
-    let ok = if ctx.flow { a.flow_plain } else { a.block_plain };
+    let ok = if ctx.flow {
+        a.flow_plain
+    } else {
+        a.block_plain
+    };
     ok && !s.is_empty() && matches!(resolve_plain(s), Resolved::Value(Scalar::Str(_)))
 }
 
@@ -420,7 +452,11 @@ pub fn canonical_string_style(s: &str, ctx: &Context) -> Style {
     let can_plain = matches!(resolve_plain(s), Resolved::Value(Scalar::Str(_)))
         && !(is_base60_float(s) || is_old_bool(s));
     let requested = if s.contains('\n') {
-        if ctx.flow { Style::Double } else { Style::Literal }
+        if ctx.flow {
+            Style::Double
+        } else {
+            Style::Literal
+        }
     } else if can_plain {
         Style::Plain
     } else {
@@ -588,12 +624,24 @@ mod tests {
         assert_eq!(resolve_plain("1_000"), Resolved::Value(Scalar::Int(1000)));
         assert_eq!(resolve_plain("1e3"), Resolved::Value(Scalar::Float(1000.0)));
         assert_eq!(resolve_plain("09"), Resolved::Value(Scalar::Float(9.0)));
-        assert_eq!(resolve_plain("yes"), Resolved::Value(Scalar::Str("yes".into())));
+        assert_eq!(
+            resolve_plain("yes"),
+            Resolved::Value(Scalar::Str("yes".into()))
+        );
         assert_eq!(resolve_plain("~"), Resolved::Null);
         assert_eq!(resolve_plain("+5"), Resolved::Value(Scalar::Int(5)));
-        assert_eq!(resolve_plain("+1-555-0100"), Resolved::Value(Scalar::Str("+1-555-0100".into())));
-        assert_eq!(resolve_plain("18446744073709551615"), Resolved::Uint(u64::MAX));
-        assert!(matches!(resolve_plain("2024-01-01"), Resolved::Value(Scalar::Time(_))));
+        assert_eq!(
+            resolve_plain("+1-555-0100"),
+            Resolved::Value(Scalar::Str("+1-555-0100".into()))
+        );
+        assert_eq!(
+            resolve_plain("18446744073709551615"),
+            Resolved::Uint(u64::MAX)
+        );
+        assert!(matches!(
+            resolve_plain("2024-01-01"),
+            Resolved::Value(Scalar::Time(_))
+        ));
         assert!(is_base60_float("1:20"));
         assert!(!is_base60_float("1:2:x"));
     }
@@ -606,10 +654,22 @@ mod tests {
         assert_eq!(canonical(&Scalar::Str("0123".into()), &c), "\"0123\"");
         assert_eq!(canonical(&Scalar::Str("héllo ✓".into()), &c), "héllo ✓");
         assert_eq!(canonical(&Scalar::Str("a: b".into()), &c), "'a: b'");
-        assert_eq!(canonical(&Scalar::Str("tab\there".into()), &c), "\"tab\\there\"");
-        assert_eq!(canonical(&Scalar::Str("l1\nl2\n".into()), &c), "|\n    l1\n    l2\n");
-        assert_eq!(canonical(&Scalar::Str("l1 \nl2".into()), &c), "\"l1 \\nl2\"");
+        assert_eq!(
+            canonical(&Scalar::Str("tab\there".into()), &c),
+            "\"tab\\there\""
+        );
+        assert_eq!(
+            canonical(&Scalar::Str("l1\nl2\n".into()), &c),
+            "|\n    l1\n    l2\n"
+        );
+        assert_eq!(
+            canonical(&Scalar::Str("l1 \nl2".into()), &c),
+            "\"l1 \\nl2\""
+        );
         assert_eq!(canonical(&Scalar::Str("😀".into()), &c), "\"\\U0001F600\"");
-        assert_eq!(canonical(&Scalar::Str("folded text\n".into()), &c), "|\n    folded text\n");
+        assert_eq!(
+            canonical(&Scalar::Str("folded text\n".into()), &c),
+            "|\n    folded text\n"
+        );
     }
 }
