@@ -17,6 +17,7 @@ mod numeric;
 mod strings;
 
 pub(crate) use dates::time_method;
+pub(crate) use misc::go_b64_decode;
 
 pub(crate) fn register(t: &mut HashMap<&'static str, FuncDef>) {
     use Ty::*;
