@@ -731,6 +731,46 @@ mod tests {
     }
 
     #[test]
+    fn custom_resource_list_types_follow_the_schema() {
+        let schema = TypeNode::from_openapi(&json!({"type": "object", "properties": {
+            "status": {"type": "object", "properties": {
+                "conditions": {"type": "array", "items": {"type": "object"}},
+                "keyed": {"type": "array", "x-kubernetes-list-type": "map",
+                          "x-kubernetes-list-map-keys": ["type"], "items": {"type": "object"}}}}}}));
+        let obj = json!({"status": {
+            "conditions": [{"type": "Ready", "status": "True"}],
+            "keyed": [{"type": "A", "v": 1}, {"type": "B", "v": 2}]}});
+        let set = field_set(&obj, &schema, Scope::All);
+        let f = |s: &str| PathElement::Field(s.into());
+        // Atomic list (no marker): one member for the whole list.
+        assert!(set.contains(&vec![f("status"), f("conditions")]));
+        // Map list: one member per item key, plus the item's fields.
+        let item = vec![
+            f("status"),
+            f("keyed"),
+            PathElement::Key(r#"{"type":"A"}"#.into()),
+        ];
+        assert!(set.contains(&item));
+        let mut child = item.clone();
+        child.push(f("v"));
+        assert!(set.contains(&child));
+        // Merging a config that changes one keyed item leaves the other in place.
+        let cfg = json!({"status": {"keyed": [{"type": "B", "v": 3}]}});
+        let merged = merge(Some(&obj), &cfg, &schema);
+        assert_eq!(
+            merged["status"]["keyed"],
+            json!([{"type": "A", "v": 1}, {"type": "B", "v": 3}])
+        );
+        // ...while an atomic list is replaced whole.
+        let cfg = json!({"status": {"conditions": [{"type": "Synced", "status": "False"}]}});
+        let merged = merge(Some(&obj), &cfg, &schema);
+        assert_eq!(
+            merged["status"]["conditions"],
+            json!([{"type": "Synced", "status": "False"}])
+        );
+    }
+
+    #[test]
     fn path_strings() {
         let p = vec![
             PathElement::Field("data".into()),

@@ -249,7 +249,13 @@ async fn handle(
         }
     };
     record.status = response.status().as_u16();
-    shared.log.lock().expect("log lock").push(record);
+    let mut log = shared.log.lock().expect("log lock");
+    // Bounded for long standalone runs: the oldest half goes once the cap is reached.
+    if log.len() >= super::REQUEST_LOG_CAP {
+        log.drain(..super::REQUEST_LOG_CAP / 2);
+    }
+    log.push(record);
+    drop(log);
     response
 }
 

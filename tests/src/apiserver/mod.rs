@@ -37,6 +37,9 @@ pub use faults::{FaultRule, Faults};
 pub use resources::ResourceType;
 pub use store::Store;
 
+/// Requests kept in the log before the oldest half is dropped.
+pub const REQUEST_LOG_CAP: usize = 1_000_000;
+
 /// One served request, for assertions like "0 writes".
 #[derive(Debug, Clone)]
 pub struct RequestRecord {
