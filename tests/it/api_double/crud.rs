@@ -354,6 +354,14 @@ async fn direct_store_access_and_request_counters() {
     api.get("direct").await.unwrap();
     assert_eq!(double.write_count("/secrets"), 1);
     assert_eq!(double.count("get", "/secrets/direct"), 1);
+    // The kubeconfig file a separate process would use reaches the same server.
+    let kc = kube::config::Kubeconfig::read_from(double.kubeconfig_path()).unwrap();
+    let config = kube::Config::from_custom_kubeconfig(kc, &Default::default())
+        .await
+        .unwrap();
+    assert_eq!(config.default_namespace, "default");
+    let via_file: Api<Secret> = Api::default_namespaced(kube::Client::try_from(config).unwrap());
+    assert!(via_file.get_opt("direct").await.unwrap().is_some());
     let stored = double
         .get("v1", "secrets", Some("default"), "direct")
         .unwrap();

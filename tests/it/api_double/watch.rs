@@ -533,3 +533,61 @@ async fn streaming_lists_and_metadata_only_watches() {
     );
     t2.abort();
 }
+
+#[tokio::test]
+async fn all_namespaces_list_and_watch() {
+    let double = start().await;
+    let client = double.client().unwrap();
+    double.create_namespace("other").unwrap();
+    let all: Api<Secret> = Api::all(client.clone());
+    let (reader, writer) = reflector::store();
+    let task = tokio::spawn(
+        reflector(
+            writer,
+            watcher(
+                all.clone(),
+                watcher::Config::default()
+                    .labels("sealedsecrets.bitnami.com/sealed-secrets-key=active"),
+            ),
+        )
+        .touched_objects()
+        .for_each(|_| async {}),
+    );
+    for ns in ["default", "other"] {
+        let api: Api<Secret> = Api::namespaced(client.clone(), ns);
+        let mut s = secret("key", &[]);
+        s.metadata.labels = Some(
+            [(
+                "sealedsecrets.bitnami.com/sealed-secrets-key".to_string(),
+                "active".to_string(),
+            )]
+            .into(),
+        );
+        api.create(&PostParams::default(), &s).await.unwrap();
+        api.create(&PostParams::default(), &secret("unlabelled", &[]))
+            .await
+            .unwrap();
+    }
+    assert!(eventually(Duration::from_secs(10), || reader.state().len() == 2).await);
+    let namespaces: BTreeSet<String> = reader
+        .state()
+        .iter()
+        .map(|s| s.metadata.namespace.clone().unwrap())
+        .collect();
+    assert_eq!(namespaces, expect(&["default", "other"]));
+    assert_eq!(
+        all.list(&ListParams::default()).await.unwrap().items.len(),
+        4
+    );
+    // dryRun=All validates but persists nothing.
+    let rev = double.store().revision();
+    let api: Api<Secret> = Api::default_namespaced(client.clone());
+    let dry = PostParams {
+        dry_run: true,
+        ..Default::default()
+    };
+    api.create(&dry, &secret("dry", &[])).await.unwrap();
+    assert!(api.get_opt("dry").await.unwrap().is_none());
+    assert_eq!(double.store().revision(), rev);
+    task.abort();
+}
