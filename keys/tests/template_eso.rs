@@ -16,9 +16,14 @@ fn b64(b: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(b)
 }
 
-fn eso(src: &str, data: &[(&str, Vec<u8>)]) -> Result<Vec<u8>, sealbox_keys::template::TemplateError> {
+fn eso(
+    src: &str,
+    data: &[(&str, Vec<u8>)],
+) -> Result<Vec<u8>, sealbox_keys::template::TemplateError> {
     let t = Template::parse("t", src, FuncSet::EsoV2)?;
-    t.execute(&Value::string_map(data.iter().map(|(k, v)| (*k, v.clone()))))
+    t.execute(&Value::string_map(
+        data.iter().map(|(k, v)| (*k, v.clone())),
+    ))
 }
 
 fn eso_str(src: &str, data: &[(&str, Vec<u8>)]) -> String {
@@ -47,15 +52,21 @@ fn chain() -> Chain {
 
     let leaf_key = KeyPair::generate().unwrap();
     let mut leaf_params = CertificateParams::new(vec!["example.com".to_string()]).unwrap();
-    leaf_params.subject_alt_names.push(SanType::IpAddress("10.0.0.1".parse().unwrap()));
-    leaf_params.subject_alt_names.push(SanType::IpAddress("2001:db8::1".parse().unwrap()));
+    leaf_params
+        .subject_alt_names
+        .push(SanType::IpAddress("10.0.0.1".parse().unwrap()));
+    leaf_params
+        .subject_alt_names
+        .push(SanType::IpAddress("2001:db8::1".parse().unwrap()));
     leaf_params
         .subject_alt_names
         .push(SanType::Rfc822Name("ops@example.com".try_into().unwrap()));
     leaf_params
         .subject_alt_names
         .push(SanType::URI("spiffe://example.com/app".try_into().unwrap()));
-    leaf_params.subject_alt_names.push(SanType::DnsName("www.example.com".try_into().unwrap()));
+    leaf_params
+        .subject_alt_names
+        .push(SanType::DnsName("www.example.com".try_into().unwrap()));
     leaf_params.use_authority_key_identifier_extension = true;
     // ExplicitNoCa makes rcgen write basicConstraints CA:FALSE and a SubjectKeyIdentifier,
     // as real issuers do (ESO chains by AuthorityKeyId/SubjectKeyId).
@@ -72,11 +83,22 @@ fn chain() -> Chain {
 fn filter_pem_splits_bundles() {
     let bundle = format!("junk before\n{RSA_PKCS8}{RSA_CERT}");
     let d = [("tls", bundle.into_bytes())];
-    assert_eq!(eso_str(r#"{{ .tls | filterPEM "CERTIFICATE" }}"#, &d), RSA_CERT);
-    assert_eq!(eso_str(r#"{{ filterPEM "private key" .tls }}"#, &d), RSA_PKCS8);
+    assert_eq!(
+        eso_str(r#"{{ .tls | filterPEM "CERTIFICATE" }}"#, &d),
+        RSA_CERT
+    );
+    assert_eq!(
+        eso_str(r#"{{ filterPEM "private key" .tls }}"#, &d),
+        RSA_PKCS8
+    );
     // no PEM at all → ESO's junk error
-    let e = eso(r#"{{ filterPEM "CERTIFICATE" .x }}"#, &[("x", b"not pem".to_vec())]).unwrap_err();
-    assert!(matches!(e.kind, ErrorKind::Function { ref message, .. } if message == "error filtering pem: found junk"));
+    let e = eso(
+        r#"{{ filterPEM "CERTIFICATE" .x }}"#,
+        &[("x", b"not pem".to_vec())],
+    )
+    .unwrap_err();
+    assert!(matches!(
+        e.kind(), ErrorKind::Function { message, .. } if message == "error filtering pem: found junk"));
 }
 
 #[test]
@@ -85,15 +107,28 @@ fn filter_cert_chain_orders_by_key_ids() {
     // shuffled input order
     let bundle = format!("{}{}{}", c.inter, c.root, c.leaf);
     let d = [("chain", bundle.into_bytes())];
-    assert_eq!(eso_str(r#"{{ filterCertChain "leaf" .chain }}"#, &d), c.leaf);
-    assert_eq!(eso_str(r#"{{ filterCertChain "intermediate" .chain }}"#, &d), c.inter);
-    assert_eq!(eso_str(r#"{{ filterCertChain "root" .chain }}"#, &d), c.root);
+    assert_eq!(
+        eso_str(r#"{{ filterCertChain "leaf" .chain }}"#, &d),
+        c.leaf
+    );
+    assert_eq!(
+        eso_str(r#"{{ filterCertChain "intermediate" .chain }}"#, &d),
+        c.inter
+    );
+    assert_eq!(
+        eso_str(r#"{{ filterCertChain "root" .chain }}"#, &d),
+        c.root
+    );
     assert_eq!(eso_str(r#"{{ filterCertChain "other" .chain }}"#, &d), "");
     // two unrelated leaves → ESO's disjunct error
     let c2 = chain();
     let d = [("chain", format!("{}{}", c.leaf, c2.leaf).into_bytes())];
     let e = eso(r#"{{ filterCertChain "leaf" .chain }}"#, &d).unwrap_err();
-    assert!(e.to_string().contains("found multiple leaf or disjunct certificates"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("found multiple leaf or disjunct certificates"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -124,17 +159,51 @@ fn rsa_decrypt_oaep_with_aws_lc() {
         ("c256", b64(&ct256).into_bytes()),
         ("c1", b64(&ct1).into_bytes()),
     ];
-    assert_eq!(eso_str(r#"{{ rsaDecrypt "RSA-OAEP" "SHA256" (b64dec .c256) .key }}"#, &d), "db-password");
-    assert_eq!(eso_str(r#"{{ rsaDecrypt "RSA-OAEP" "SHA256" (b64dec .c256) .pkcs8 }}"#, &d), "db-password");
-    assert_eq!(eso_str(r#"{{ rsaDecrypt "RSA-OAEP" "SHA1" (b64dec .c1) .key }}"#, &d), "sha1-secret");
-    assert_eq!(eso_str(r#"{{ rsaDecrypt "None" "SHA256" "plain" .key }}"#, &d), "plain");
-    let e = eso(r#"{{ rsaDecrypt "RSA-OAEP" "SHA1" (b64dec .c256) .key }}"#, &d).unwrap_err();
-    assert!(e.to_string().contains("error decrypting data with RSA"), "{e}");
+    assert_eq!(
+        eso_str(
+            r#"{{ rsaDecrypt "RSA-OAEP" "SHA256" (b64dec .c256) .key }}"#,
+            &d
+        ),
+        "db-password"
+    );
+    assert_eq!(
+        eso_str(
+            r#"{{ rsaDecrypt "RSA-OAEP" "SHA256" (b64dec .c256) .pkcs8 }}"#,
+            &d
+        ),
+        "db-password"
+    );
+    assert_eq!(
+        eso_str(
+            r#"{{ rsaDecrypt "RSA-OAEP" "SHA1" (b64dec .c1) .key }}"#,
+            &d
+        ),
+        "sha1-secret"
+    );
+    assert_eq!(
+        eso_str(r#"{{ rsaDecrypt "None" "SHA256" "plain" .key }}"#, &d),
+        "plain"
+    );
+    let e = eso(
+        r#"{{ rsaDecrypt "RSA-OAEP" "SHA1" (b64dec .c256) .key }}"#,
+        &d,
+    )
+    .unwrap_err();
+    assert!(
+        e.to_string().contains("error decrypting data with RSA"),
+        "{e}"
+    );
     let e = eso(r#"{{ rsaDecrypt "RSA-OAEP" "SHA1" "x" "nokey" }}"#, &d).unwrap_err();
     assert!(e.to_string().contains("failed to decode PEM block"), "{e}");
     // rsaDecrypt is ESO-only
     assert!(matches!(
-        Template::parse("t", r#"{{ rsaDecrypt "None" "x" "y" "z" }}"#, FuncSet::Sprig).unwrap_err().kind,
+        Template::parse(
+            "t",
+            r#"{{ rsaDecrypt "None" "x" "y" "z" }}"#,
+            FuncSet::Sprig
+        )
+        .unwrap_err()
+        .kind(),
         ErrorKind::UnknownFunction(_)
     ));
 }
@@ -143,7 +212,8 @@ fn jwk_of_fixture() -> String {
     use rsa::pkcs1::DecodeRsaPrivateKey as _;
     use rsa::traits::{PrivateKeyParts as _, PublicKeyParts as _};
     let key = rsa::RsaPrivateKey::from_pkcs1_pem(RSA_KEY).unwrap();
-    let u = |n: &rsa::BigUint| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(n.to_bytes_be());
+    let u =
+        |n: &rsa::BigUint| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(n.to_bytes_be());
     format!(
         r#"{{"kty":"RSA","n":"{}","e":"{}","d":"{}","p":"{}","q":"{}"}}"#,
         u(key.n()),
@@ -158,7 +228,10 @@ fn jwk_of_fixture() -> String {
 fn jwk_to_pem_matches_openssl() {
     let d = [("jwk", jwk_of_fixture().into_bytes())];
     // the public key must equal the SubjectPublicKeyInfo inside the OpenSSL-made certificate
-    let der = x509_parser::pem::parse_x509_pem(RSA_CERT.as_bytes()).unwrap().1.contents;
+    let der = x509_parser::pem::parse_x509_pem(RSA_CERT.as_bytes())
+        .unwrap()
+        .1
+        .contents;
     let (_, cert) = x509_parser::parse_x509_certificate(&der).unwrap();
     let spki = cert.tbs_certificate.subject_pki.raw;
     let want = {
@@ -173,7 +246,11 @@ fn jwk_to_pem_matches_openssl() {
     };
     assert_eq!(eso_str("{{ jwkPublicKeyPem .jwk }}", &d), want);
     assert_eq!(eso_str("{{ jwkPrivateKeyPem .jwk }}", &d), RSA_PKCS8);
-    let e = eso("{{ jwkPublicKeyPem .x }}", &[("x", br#"{"kty":"EC","crv":"P-256"}"#.to_vec())]).unwrap_err();
+    let e = eso(
+        "{{ jwkPublicKeyPem .x }}",
+        &[("x", br#"{"kty":"EC","crv":"P-256"}"#.to_vec())],
+    )
+    .unwrap_err();
     assert!(e.to_string().contains("not supported by sealbox"), "{e}");
 }
 
@@ -185,10 +262,19 @@ fn pkcs12_decode_openssl_bundles() {
     ];
     assert_eq!(eso_str("{{ .nopass | b64dec | pkcs12key }}", &d), RSA_PKCS8);
     assert_eq!(eso_str("{{ .nopass | b64dec | pkcs12cert }}", &d), RSA_CERT);
-    assert_eq!(eso_str(r#"{{ .withpass | b64dec | pkcs12keyPass "s3cret" }}"#, &d), RSA_PKCS8);
-    assert_eq!(eso_str(r#"{{ .withpass | b64dec | pkcs12certPass "s3cret" }}"#, &d), RSA_CERT);
+    assert_eq!(
+        eso_str(r#"{{ .withpass | b64dec | pkcs12keyPass "s3cret" }}"#, &d),
+        RSA_PKCS8
+    );
+    assert_eq!(
+        eso_str(r#"{{ .withpass | b64dec | pkcs12certPass "s3cret" }}"#, &d),
+        RSA_CERT
+    );
     let e = eso(r#"{{ .withpass | b64dec | pkcs12keyPass "wrong" }}"#, &d).unwrap_err();
-    assert!(!e.to_string().contains("s3cret") && e.to_string().contains("unable to decode"), "{e}");
+    assert!(
+        !e.to_string().contains("s3cret") && e.to_string().contains("unable to decode"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -200,23 +286,52 @@ fn pkcs12_encode_round_trips() {
         ("ca", format!("{}{}", c.inter, c.root).into_bytes()),
         ("full", format!("{RSA_CERT}{}", c.root).into_bytes()),
     ];
-    assert_eq!(eso_str("{{ pemToPkcs12 .crt .key | b64dec | pkcs12key }}", &d), RSA_PKCS8);
-    assert_eq!(eso_str(r#"{{ pemToPkcs12Pass .crt .key "pw" | b64dec | pkcs12keyPass "pw" }}"#, &d), RSA_PKCS8);
-    assert_eq!(eso_str(r#"{{ pemToPkcs12Pass .crt .key "pw" | b64dec | pkcs12certPass "pw" }}"#, &d), RSA_CERT);
+    assert_eq!(
+        eso_str("{{ pemToPkcs12 .crt .key | b64dec | pkcs12key }}", &d),
+        RSA_PKCS8
+    );
+    assert_eq!(
+        eso_str(
+            r#"{{ pemToPkcs12Pass .crt .key "pw" | b64dec | pkcs12keyPass "pw" }}"#,
+            &d
+        ),
+        RSA_PKCS8
+    );
+    assert_eq!(
+        eso_str(
+            r#"{{ pemToPkcs12Pass .crt .key "pw" | b64dec | pkcs12certPass "pw" }}"#,
+            &d
+        ),
+        RSA_CERT
+    );
     // the chain's CA certificates come back after the leaf (unordered: they do not chain)
     assert_eq!(
         eso_str("{{ fullPemToPkcs12 .full .key | b64dec | pkcs12cert }}", &d),
         format!("{RSA_CERT}{}", c.root)
     );
     // a truststore holds certificates only (no key): pkcs12key reports the missing key
-    let e = eso(r#"{{ pemTruststoreToPKCS12Pass .ca "pw" | b64dec | pkcs12keyPass "pw" }}"#, &d).unwrap_err();
-    assert!(e.to_string().contains("private key missing") || e.to_string().contains("certificate missing"), "{e}");
+    let e = eso(
+        r#"{{ pemTruststoreToPKCS12Pass .ca "pw" | b64dec | pkcs12keyPass "pw" }}"#,
+        &d,
+    )
+    .unwrap_err();
+    assert!(
+        e.to_string().contains("private key missing")
+            || e.to_string().contains("certificate missing"),
+        "{e}"
+    );
     let out = eso_str("{{ pemTruststoreToPKCS12 .ca }}", &d);
-    let der = base64::engine::general_purpose::STANDARD.decode(out).unwrap();
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(out)
+        .unwrap();
     let archive = p12_keystore::Pkcs12Archive::from_pkcs12(&der, "").unwrap();
     assert_eq!(archive.certs.len(), 2);
     // OpenSSL, when present, reads what we wrote
-    if std::process::Command::new("openssl").arg("version").output().is_ok() {
+    if std::process::Command::new("openssl")
+        .arg("version")
+        .output()
+        .is_ok()
+    {
         let p12 = base64::engine::general_purpose::STANDARD
             .decode(eso_str(r#"{{ pemToPkcs12Pass .crt .key "pw" }}"#, &d))
             .unwrap();
@@ -229,7 +344,11 @@ fn pkcs12_encode_round_trips() {
             .args(["-passin", "pass:pw", "-nokeys"])
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert!(String::from_utf8_lossy(&out.stdout).contains("BEGIN CERTIFICATE"));
     }
 }
@@ -237,12 +356,27 @@ fn pkcs12_encode_round_trips() {
 #[test]
 fn yaml_round_trip() {
     let d = [("cfg", b"a: 1\nb:\n  - x\n  - z\nc:\n  d: e\n".to_vec())];
-    assert_eq!(eso_str("{{ (fromYaml .cfg).c.d }} {{ (fromYaml .cfg).b }} {{ (fromYaml .cfg).a }}", &d), "e [x z] 1");
-    let y = eso_str(r#"{{ toYaml (dict "a" 1 "b" (list "x" "z") "c" (dict "d" "e")) }}"#, &d);
+    assert_eq!(
+        eso_str(
+            "{{ (fromYaml .cfg).c.d }} {{ (fromYaml .cfg).b }} {{ (fromYaml .cfg).a }}",
+            &d
+        ),
+        "e [x z] 1"
+    );
+    let y = eso_str(
+        r#"{{ toYaml (dict "a" 1 "b" (list "x" "z") "c" (dict "d" "e")) }}"#,
+        &d,
+    );
     // the YAML must parse back to the same data
     let back = eso_str(&format!("{{{{ toJson (fromYaml {:?}) }}}}", y), &d);
     assert_eq!(back, r#"{"a":1,"b":["x","z"],"c":{"d":"e"}}"#);
-    assert_eq!(eso_str(r#"{{ (fromYaml "- a\n- b").Error | len | lt 0 }}"#, &d), "true");
+    assert_eq!(
+        eso_str(r#"{{ (fromYaml "- a\n- b").Error | len | lt 0 }}"#, &d),
+        "true"
+    );
     // hexdec is ESO's vendored-sprig addition
-    assert_eq!(eso_str(r#"{{ hexdec "6869" }}|{{ hexdec "6" }}"#, &d), "hi|encoding/hex: odd length hex string");
+    assert_eq!(
+        eso_str(r#"{{ hexdec "6869" }}|{{ hexdec "6" }}"#, &d),
+        "hi|encoding/hex: odd length hex string"
+    );
 }

@@ -13,11 +13,10 @@ pub(crate) enum Node {
     /// Literal text, copied to the output.
     Text { text: Vec<u8> },
     /// `{{pipeline}}`.
-    Action { pos: usize, pipe: Pipe },
+    Action { pipe: Pipe },
     /// `{{if}}` / `{{with}}` / `{{range}}`.
     Control {
         kind: ControlKind,
-        pos: usize,
         pipe: Pipe,
         list: List,
         else_list: Option<List>,
@@ -29,9 +28,9 @@ pub(crate) enum Node {
         pipe: Option<Pipe>,
     },
     /// `{{break}}`.
-    Break { pos: usize },
+    Break,
     /// `{{continue}}`.
-    Continue { pos: usize },
+    Continue,
 }
 
 /// Which control structure a [`Node::Control`] is.

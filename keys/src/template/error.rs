@@ -102,15 +102,18 @@ impl fmt::Display for ErrorKind {
                 write!(f, "exceeded maximum template depth ({limit})")
             }
             ErrorKind::BudgetExceeded { limit } => {
-                write!(f, "template exceeded its evaluation budget of {limit} steps")
+                write!(
+                    f,
+                    "template exceeded its evaluation budget of {limit} steps"
+                )
             }
         }
     }
 }
 
-/// An error from parsing or executing a template.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub struct TemplateError {
+/// The details of a [`TemplateError`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErrorDetails {
     /// Where it happened.
     pub location: Location,
     /// The node being executed (template source text, e.g. `b64dec .x`), if any.
@@ -122,20 +125,54 @@ pub struct TemplateError {
     pub kind: ErrorKind,
 }
 
+/// An error from parsing or executing a template. Boxed so `Result`s stay small.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct TemplateError {
+    details: Box<ErrorDetails>,
+}
+
 impl fmt::Display for TemplateError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "template: {}: ", self.location)?;
-        if let (Some(exec), Some(ctx)) = (&self.executing, &self.context) {
+        let d = &self.details;
+        write!(f, "template: {}: ", d.location)?;
+        if let (Some(exec), Some(ctx)) = (&d.executing, &d.context) {
             write!(f, "executing {exec:?} at <{ctx}>: ")?;
         }
-        write!(f, "{}", self.kind)
+        write!(f, "{}", d.kind)
     }
 }
 
 impl TemplateError {
+    /// Wraps error details.
+    pub fn new(details: ErrorDetails) -> Self {
+        TemplateError {
+            details: Box::new(details),
+        }
+    }
+
+    /// What went wrong.
+    pub fn kind(&self) -> &ErrorKind {
+        &self.details.kind
+    }
+
+    /// Where it happened.
+    pub fn location(&self) -> &Location {
+        &self.details.location
+    }
+
+    /// The template source of the node being executed, if any.
+    pub fn context(&self) -> Option<&str> {
+        self.details.context.as_deref()
+    }
+
+    /// All details.
+    pub fn details(&self) -> &ErrorDetails {
+        &self.details
+    }
+
     /// The template name the error is about.
     pub fn template(&self) -> &str {
-        &self.location.template
+        &self.details.location.template
     }
 }
 

@@ -8,15 +8,15 @@
 //! Resource guards for untrusted templates: output size, `{{template}}` depth and a step
 //! budget (each node walked and each command evaluated costs one step).
 
+use super::FuncSet;
 use super::Limits;
 use super::MissingKey;
 use super::ast::{Arg, Command, ControlKind, List, Node, Number, Pipe};
-use super::error::{ErrorKind, FuncError, Location, TemplateError};
+use super::error::{ErrorDetails, ErrorKind, FuncError, Location, TemplateError};
 use super::funcs::{self, CallCtx, Ty};
 use super::gofmt;
 use super::parse::{TreeSet, line_col};
 use super::value::Value;
-use super::FuncSet;
 
 /// What a walk step tells its enclosing `range`.
 enum Flow {
@@ -79,13 +79,12 @@ impl<'t> Exec<'t> {
 
     /// Executes the top-level tree over `data`.
     pub fn run(mut self, data: &Value) -> R<Vec<u8>> {
-        let root = self
-            .trees
-            .get(self.top_name)
-            .ok_or_else(|| self.error(ErrorKind::Exec(format!(
+        let root = self.trees.get(self.top_name).ok_or_else(|| {
+            self.error(ErrorKind::Exec(format!(
                 "{:?} is an incomplete or empty template",
                 self.top_name
-            ))))?;
+            )))
+        })?;
         self.vars.push(("$".to_string(), data.clone()));
         self.walk_list(data, root)?;
         Ok(self.out)
@@ -100,7 +99,7 @@ impl<'t> Exec<'t> {
             At::Pos(p) => (Some(p), None),
         };
         let (line, column) = pos.map_or((0, 0), |p| line_col(self.text, p));
-        TemplateError {
+        TemplateError::new(ErrorDetails {
             location: Location {
                 template: self.top_name.to_string(),
                 line,
@@ -109,7 +108,7 @@ impl<'t> Exec<'t> {
             executing: ctx.as_ref().map(|_| self.cur_tree.to_string()),
             context: ctx,
             kind,
-        }
+        })
     }
 
     fn exec_err(&self, msg: impl Into<String>) -> TemplateError {
@@ -159,8 +158,8 @@ impl<'t> Exec<'t> {
                     self.print(&val)?;
                 }
             }
-            Node::Break { .. } => return Ok(Flow::Break),
-            Node::Continue { .. } => return Ok(Flow::Continue),
+            Node::Break => return Ok(Flow::Break),
+            Node::Continue => return Ok(Flow::Continue),
             Node::Control {
                 kind: ControlKind::Range,
                 pipe,
@@ -205,10 +204,8 @@ impl<'t> Exec<'t> {
                     Some(p) => self.eval_pipeline(dot, p)?,
                     None => Value::Nil,
                 };
-                let saved_vars = std::mem::replace(
-                    &mut self.vars,
-                    vec![("$".to_string(), new_dot.clone())],
-                );
+                let saved_vars =
+                    std::mem::replace(&mut self.vars, vec![("$".to_string(), new_dot.clone())]);
                 let saved_tree = self.cur_tree;
                 self.cur_tree = tree_name.as_str();
                 self.depth += 1;
@@ -250,11 +247,13 @@ impl<'t> Exec<'t> {
             Value::Int(n) => {
                 if pipe.decl.len() > 1 {
                     self.at = At::Pipe(pipe);
-                    return Err(self.exec_err(
-                        "can't use an int to iterate over more than one variable",
-                    ));
+                    return Err(
+                        self.exec_err("can't use an int to iterate over more than one variable")
+                    );
                 }
-                (0..(*n).max(0)).map(|i| (Value::Nil, Value::Int(i))).collect()
+                (0..(*n).max(0))
+                    .map(|i| (Value::Nil, Value::Int(i)))
+                    .collect()
             }
             Value::List(l) => l
                 .iter()
@@ -288,7 +287,11 @@ impl<'t> Exec<'t> {
             self.step()?;
             if !pipe.decl.is_empty() {
                 if pipe.is_assign {
-                    let v = if pipe.decl.len() > 1 { index.clone() } else { elem.clone() };
+                    let v = if pipe.decl.len() > 1 {
+                        index.clone()
+                    } else {
+                        elem.clone()
+                    };
                     self.set_var(&pipe.decl[0], v)?;
                 } else {
                     let n = self.vars.len();
@@ -351,10 +354,7 @@ impl<'t> Exec<'t> {
 
     fn not_a_function(&self, args: &[Arg], has_final: bool) -> R<()> {
         if args.len() > 1 || has_final {
-            return Err(self.exec_err(format!(
-                "can't give argument to non-function {}",
-                args[0]
-            )));
+            return Err(self.exec_err(format!("can't give argument to non-function {}", args[0])));
         }
         Ok(())
     }
@@ -463,9 +463,7 @@ impl<'t> Exec<'t> {
         match &receiver {
             Value::Map(_) | Value::StringMap(_) => {
                 if has_args {
-                    return Err(
-                        self.exec_err(format!("{name} is not a method but has arguments"))
-                    );
+                    return Err(self.exec_err(format!("{name} is not a method but has arguments")));
                 }
                 match receiver.map_get(name) {
                     Some(v) => Ok(v),
@@ -580,10 +578,12 @@ impl<'t> Exec<'t> {
             argv.push(self.validate_type(f, t)?);
         }
         self.at = call_at;
-        let literal_args = call_args
-            .iter()
-            .all(|a| matches!(a, Arg::String { .. } | Arg::Number { .. } | Arg::Bool { .. }))
-            && num_in == call_args.len();
+        let literal_args = call_args.iter().all(|a| {
+            matches!(
+                a,
+                Arg::String { .. } | Arg::Number { .. } | Arg::Bool { .. }
+            )
+        }) && num_in == call_args.len();
         let ctx = CallCtx {
             max_size: self.limits.max_output,
         };
@@ -665,7 +665,8 @@ impl<'t> Exec<'t> {
                 };
             }
             Arg::Field { idents, .. } => {
-                let v = self.eval_field_chain(dot, dot.clone(), idents, std::slice::from_ref(n), None)?;
+                let v =
+                    self.eval_field_chain(dot, dot.clone(), idents, std::slice::from_ref(n), None)?;
                 self.at = At::Arg(n);
                 return self.validate_type(v, ty);
             }
@@ -725,11 +726,9 @@ impl<'t> Exec<'t> {
                     "can't handle assignment of {n} to empty interface argument"
                 ))),
             },
-            Ty::Map | Ty::Time => Err(self.exec_err(format!(
-                "can't handle {n} for arg of type {}",
-                ty.go_name()
-            ))),
+            Ty::Map | Ty::Time => {
+                Err(self.exec_err(format!("can't handle {n} for arg of type {}", ty.go_name())))
+            }
         }
     }
-
 }

@@ -175,7 +175,10 @@ fn digits_from_exp_form(s: &str) -> Digits {
 /// Shortest digits that round-trip (Go's `prec = -1`).
 pub(crate) fn shortest_digits(f: f64) -> Digits {
     if f == 0.0 {
-        return Digits { d: Vec::new(), dp: 0 };
+        return Digits {
+            d: Vec::new(),
+            dp: 0,
+        };
     }
     digits_from_exp_form(&format!("{:e}", f.abs()))
 }
@@ -183,7 +186,10 @@ pub(crate) fn shortest_digits(f: f64) -> Digits {
 /// Digits rounded to `n` significant digits (n ≥ 1), trailing zeros trimmed.
 fn sig_digits(f: f64, n: usize) -> Digits {
     if f == 0.0 {
-        return Digits { d: Vec::new(), dp: 0 };
+        return Digits {
+            d: Vec::new(),
+            dp: 0,
+        };
     }
     digits_from_exp_form(&format!("{:.*e}", n.saturating_sub(1), f.abs()))
 }
@@ -260,7 +266,11 @@ pub(crate) fn format_float(f: f64, fmt: u8, prec: Option<usize>) -> String {
         return "NaN".into();
     }
     if f.is_infinite() {
-        return if f > 0.0 { "+Inf".into() } else { "-Inf".into() };
+        return if f > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        };
     }
     let neg = f.is_sign_negative() && f != 0.0 || (f == 0.0 && f.is_sign_negative());
     match fmt {
@@ -330,7 +340,7 @@ pub(crate) fn format_float(f: f64, fmt: u8, prec: Option<usize>) -> String {
 /// `fmt.Fprint(v)` of a single value with the `%v` verb.
 pub(crate) fn print_value(out: &mut Vec<u8>, v: &Value) {
     let f = Flags::default();
-    fmt_value(out, v, 'v', &f, 0);
+    fmt_value(out, v, 'v', &f);
 }
 
 /// The `%v` text of a value as bytes.
@@ -593,12 +603,14 @@ fn fmt_string(out: &mut Vec<u8>, s: &[u8], verb: char, f: &Flags) -> bool {
 
 fn can_backquote(s: &[u8]) -> bool {
     runes(s).all(|(c, w, invalid)| {
-        !invalid && !(w == 1 && (c as u32) < 0x20 && c != '\t') && c != '`' && c != '\u{7f}'
+        !(invalid || w == 1 && (c as u32) < 0x20 && c != '\t')
+            && c != '`'
+            && c != '\u{7f}'
             && c != '\u{FEFF}'
     })
 }
 
-fn fmt_value(out: &mut Vec<u8>, v: &Value, verb: char, f: &Flags, depth: usize) {
+fn fmt_value(out: &mut Vec<u8>, v: &Value, verb: char, f: &Flags) {
     match v {
         Value::Nil => {
             if verb == 'v' {
@@ -668,7 +680,7 @@ fn fmt_value(out: &mut Vec<u8>, v: &Value, verb: char, f: &Flags, depth: usize) 
                 if i > 0 {
                     out.push(b' ');
                 }
-                fmt_value(out, item, verb, f, depth + 1);
+                fmt_value(out, item, verb, f);
             }
             out.push(b']');
         }
@@ -678,9 +690,9 @@ fn fmt_value(out: &mut Vec<u8>, v: &Value, verb: char, f: &Flags, depth: usize) 
                 if i > 0 {
                     out.push(b' ');
                 }
-                fmt_value(out, &Value::String(k.as_bytes().to_vec()), verb, f, depth + 1);
+                fmt_value(out, &Value::String(k.as_bytes().to_vec()), verb, f);
                 out.push(b':');
-                fmt_value(out, val, verb, f, depth + 1);
+                fmt_value(out, val, verb, f);
             }
             out.push(b']');
         }
@@ -718,7 +730,7 @@ pub(crate) fn sprintf(format: &[u8], args: &[Value]) -> Vec<u8> {
             i += 1;
         }
         // argument index
-        let mut parse_index = |i: &mut usize, arg_num: &mut usize, reordered: &mut bool| -> bool {
+        let parse_index = |i: &mut usize, arg_num: &mut usize, reordered: &mut bool| -> bool {
             if *i < n && format[*i] == b'[' {
                 *reordered = true;
                 let close = format[*i..].iter().position(|b| *b == b']');
@@ -839,7 +851,7 @@ pub(crate) fn sprintf(format: &[u8], args: &[Value]) -> Vec<u8> {
             bad_verb(&mut out, verb, arg);
             continue;
         }
-        fmt_value(&mut out, arg, verb, &f, 0);
+        fmt_value(&mut out, arg, verb, &f);
     }
     if !reordered && arg_num < args.len() {
         out.extend_from_slice(b"%!(EXTRA ");
@@ -878,7 +890,7 @@ mod tests {
         assert_eq!(format_float(0.00001, b'g', None), "1e-05");
         assert_eq!(format_float(3.0, b'g', None), "3");
         assert_eq!(format_float(0.0, b'g', None), "0");
-        assert_eq!(format_float(3.14159, b'f', Some(2)), "3.14");
+        assert_eq!(format_float(2.71628, b'f', Some(2)), "2.72");
         assert_eq!(format_float(1.0, b'e', Some(3)), "1.000e+00");
         assert_eq!(format_float(1.0, b'g', Some(3)), "1");
         assert_eq!(format_float(1234.5678, b'g', Some(3)), "1.23e+03");
@@ -887,18 +899,44 @@ mod tests {
     #[test]
     fn printf_verbs() {
         // fmt_test.go fmtTests
-        assert_eq!(pf("%5d|%-5d|%05d", &[Value::Int(42), Value::Int(42), Value::Int(-42)]), "   42|42   |-0042");
-        assert_eq!(pf("%x %X %o %b", &[Value::Int(255), Value::Int(255), Value::Int(8), Value::Int(5)]), "ff FF 10 101");
+        assert_eq!(
+            pf(
+                "%5d|%-5d|%05d",
+                &[Value::Int(42), Value::Int(42), Value::Int(-42)]
+            ),
+            "   42|42   |-0042"
+        );
+        assert_eq!(
+            pf(
+                "%x %X %o %b",
+                &[
+                    Value::Int(255),
+                    Value::Int(255),
+                    Value::Int(8),
+                    Value::Int(5)
+                ]
+            ),
+            "ff FF 10 101"
+        );
         assert_eq!(pf("%q", &[Value::from("a\"b\n")]), "\"a\\\"b\\n\"");
-        assert_eq!(pf("%s %v", &[Value::from("x"), Value::Bool(true)]), "x true");
+        assert_eq!(
+            pf("%s %v", &[Value::from("x"), Value::Bool(true)]),
+            "x true"
+        );
         assert_eq!(pf("%d", &[Value::from("x")]), "%!d(string=x)");
         assert_eq!(pf("%d", &[]), "%!d(MISSING)");
         assert_eq!(pf("a", &[Value::Int(1)]), "a%!(EXTRA int=1)");
         assert_eq!(pf("%.2f%%", &[Value::Float(99.5)]), "99.50%");
-        assert_eq!(pf("%6.2f|", &[Value::Float(3.14159)]), "  3.14|");
+        assert_eq!(pf("%6.2f|", &[Value::Float(2.71628)]), "  2.72|");
         assert_eq!(pf("%x", &[Value::from("hi")]), "6869");
-        assert_eq!(pf("%[2]s %[1]s", &[Value::from("a"), Value::from("b")]), "b a");
-        assert_eq!(pf("%v", &[Value::List(vec![Value::Int(1), Value::from("a")])]), "[1 a]");
+        assert_eq!(
+            pf("%[2]s %[1]s", &[Value::from("a"), Value::from("b")]),
+            "b a"
+        );
+        assert_eq!(
+            pf("%v", &[Value::List(vec![Value::Int(1), Value::from("a")])]),
+            "[1 a]"
+        );
         assert_eq!(pf("%c", &[Value::Int(65)]), "A");
         assert_eq!(pf("%.3s", &[Value::from("abcdef")]), "abc");
         assert_eq!(pf("%+d", &[Value::Int(5)]), "+5");
@@ -913,7 +951,12 @@ mod tests {
     #[test]
     fn sprint_spacing() {
         // fmt.Sprint adds spaces between operands when neither is a string
-        let v = sprint(&[Value::Int(1), Value::Int(2), Value::from("a"), Value::Int(3)]);
+        let v = sprint(&[
+            Value::Int(1),
+            Value::Int(2),
+            Value::from("a"),
+            Value::Int(3),
+        ]);
         assert_eq!(v, b"1 2a3");
         assert_eq!(sprintln(&[Value::from("a"), Value::Int(1)]), b"a 1\n");
     }

@@ -133,11 +133,20 @@ impl GoTime {
                         out.push_str(&format!("{:02}{:02}", m / 60, m % 60));
                     }
                 }
-                Chunk::Offset { z: zulu, colon, seconds, hours_only } => {
+                Chunk::Offset {
+                    z: zulu,
+                    colon,
+                    seconds,
+                    hours_only,
+                } => {
                     if offset == 0 && zulu {
                         out.push('Z');
                     } else {
-                        let (sign, abs) = if offset < 0 { ('-', -offset) } else { ('+', offset) };
+                        let (sign, abs) = if offset < 0 {
+                            ('-', -offset)
+                        } else {
+                            ('+', offset)
+                        };
                         out.push(sign);
                         out.push_str(&format!("{:02}", abs / 3600));
                         if !hours_only {
@@ -154,7 +163,11 @@ impl GoTime {
                         }
                     }
                 }
-                Chunk::Frac { digits, trim, comma } => {
+                Chunk::Frac {
+                    digits,
+                    trim,
+                    comma,
+                } => {
                     let ns = z.subsec_nanosecond();
                     let s = format!("{ns:09}");
                     let mut frac = s[..digits].to_string();
@@ -212,7 +225,8 @@ impl GoTime {
                     value = rest;
                 }
                 Chunk::NumMonth | Chunk::ZeroMonth => {
-                    let (n, rest) = take_digits(value, if chunk == Chunk::ZeroMonth { 2 } else { 1 }, 2)?;
+                    let (n, rest) =
+                        take_digits(value, if chunk == Chunk::ZeroMonth { 2 } else { 1 }, 2)?;
                     if !(1..=12).contains(&n) {
                         return None;
                     }
@@ -237,7 +251,8 @@ impl GoTime {
                     if chunk == Chunk::UnderYearDay {
                         v = v.trim_start_matches(' ');
                     }
-                    let (n, rest) = take_digits(v, if chunk == Chunk::ZeroYearDay { 3 } else { 1 }, 3)?;
+                    let (n, rest) =
+                        take_digits(v, if chunk == Chunk::ZeroYearDay { 3 } else { 1 }, 3)?;
                     yday = Some(n as i16);
                     value = rest;
                 }
@@ -250,7 +265,8 @@ impl GoTime {
                     value = rest;
                 }
                 Chunk::Hour12 | Chunk::ZeroHour12 => {
-                    let (n, rest) = take_digits(value, if chunk == Chunk::ZeroHour12 { 2 } else { 1 }, 2)?;
+                    let (n, rest) =
+                        take_digits(value, if chunk == Chunk::ZeroHour12 { 2 } else { 1 }, 2)?;
                     if n > 12 {
                         return None;
                     }
@@ -258,7 +274,8 @@ impl GoTime {
                     value = rest;
                 }
                 Chunk::Minute | Chunk::ZeroMinute => {
-                    let (n, rest) = take_digits(value, if chunk == Chunk::ZeroMinute { 2 } else { 1 }, 2)?;
+                    let (n, rest) =
+                        take_digits(value, if chunk == Chunk::ZeroMinute { 2 } else { 1 }, 2)?;
                     if n > 59 {
                         return None;
                     }
@@ -266,7 +283,8 @@ impl GoTime {
                     value = rest;
                 }
                 Chunk::Second | Chunk::ZeroSecond => {
-                    let (n, rest) = take_digits(value, if chunk == Chunk::ZeroSecond { 2 } else { 1 }, 2)?;
+                    let (n, rest) =
+                        take_digits(value, if chunk == Chunk::ZeroSecond { 2 } else { 1 }, 2)?;
                     if n > 59 {
                         return None;
                     }
@@ -295,7 +313,10 @@ impl GoTime {
                     value = &value[2..];
                 }
                 Chunk::TZ => {
-                    if let Some(r) = value.strip_prefix("UTC").or_else(|| value.strip_prefix("GMT")) {
+                    if let Some(r) = value
+                        .strip_prefix("UTC")
+                        .or_else(|| value.strip_prefix("GMT"))
+                    {
                         zone_offset = Some(0);
                         value = r;
                     } else {
@@ -306,7 +327,12 @@ impl GoTime {
                         value = &value[n..];
                     }
                 }
-                Chunk::Offset { z: zulu, colon, seconds, hours_only } => {
+                Chunk::Offset {
+                    z: zulu,
+                    colon,
+                    seconds,
+                    hours_only,
+                } => {
                     if zulu && value.starts_with('Z') {
                         zone_offset = Some(0);
                         value = &value[1..];
@@ -439,11 +465,27 @@ fn lookup_name<'a>(v: &'a str, names: &[&str], short: bool) -> Option<(usize, &'
 }
 
 const LONG_MONTHS: [&str; 12] = [
-    "January", "February", "March", "April", "May", "June", "July", "August", "September",
-    "October", "November", "December",
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
 ];
 const LONG_DAYS: [&str; 7] = [
-    "Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday",
+    "Sunday",
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -568,17 +610,19 @@ fn next_std_chunk(layout: &str) -> (&str, Option<Chunk>, &str) {
                     ("0700", false, false, false),
                     ("07", false, false, true),
                 ];
-                opts.iter().find(|(p, ..)| body.starts_with(p)).map(|(p, colon, seconds, hours_only)| {
-                    (
-                        Chunk::Offset {
-                            z,
-                            colon: *colon,
-                            seconds: *seconds,
-                            hours_only: *hours_only,
-                        },
-                        1 + p.len(),
-                    )
-                })
+                opts.iter().find(|(p, ..)| body.starts_with(p)).map(
+                    |(p, colon, seconds, hours_only)| {
+                        (
+                            Chunk::Offset {
+                                z,
+                                colon: *colon,
+                                seconds: *seconds,
+                                hours_only: *hours_only,
+                            },
+                            1 + p.len(),
+                        )
+                    },
+                )
             }
             b'.' | b',' => {
                 let c = b.get(i + 1).copied();
@@ -721,7 +765,12 @@ mod tests {
 
     fn fixed(y: i16, mo: i8, d: i8, h: i8, mi: i8, s: i8, off: i32) -> GoTime {
         let tz = TimeZone::fixed(Offset::from_seconds(off).unwrap());
-        GoTime(jiff::civil::date(y, mo, d).at(h, mi, s, 0).to_zoned(tz).unwrap())
+        GoTime(
+            jiff::civil::date(y, mo, d)
+                .at(h, mi, s, 0)
+                .to_zoned(tz)
+                .unwrap(),
+        )
     }
 
     #[test]
@@ -731,7 +780,10 @@ mod tests {
         assert_eq!(t.format("2006-01-02"), "2009-02-04");
         assert_eq!(t.format("Jan _2 15:04:05"), "Feb  4 21:00:57");
         assert_eq!(t.format("Mon Jan 2 3:4:5 PM"), "Wed Feb 4 9:0:57 PM");
-        assert_eq!(t.format("2006-01-02T15:04:05Z07:00"), "2009-02-04T21:00:57-08:00");
+        assert_eq!(
+            t.format("2006-01-02T15:04:05Z07:00"),
+            "2009-02-04T21:00:57-08:00"
+        );
         assert_eq!(t.format("Monday, 02-Jan-06"), "Wednesday, 04-Feb-09");
     }
 
@@ -739,8 +791,12 @@ mod tests {
     fn parses_go_layouts() {
         let t = GoTime::parse("2006-01-02", "2024-05-01", &TimeZone::UTC).unwrap();
         assert_eq!(t.format("Jan 2, 2006"), "May 1, 2024");
-        let t = GoTime::parse("2006-01-02T15:04:05Z07:00", "2024-05-01T10:20:30+02:00", &TimeZone::UTC)
-            .unwrap();
+        let t = GoTime::parse(
+            "2006-01-02T15:04:05Z07:00",
+            "2024-05-01T10:20:30+02:00",
+            &TimeZone::UTC,
+        )
+        .unwrap();
         assert_eq!(t.unix(), 1714551630);
         assert!(GoTime::parse("2006-01-02", "2024-13-01", &TimeZone::UTC).is_none());
     }
@@ -753,8 +809,14 @@ mod tests {
         assert_eq!(duration_string(1100), "1.1µs");
         assert_eq!(duration_string(2_200_000), "2.2ms");
         assert_eq!(duration_string(3_300_000_000), "3.3s");
-        assert_eq!(duration_string(4 * 60 * 1_000_000_000 + 5_000_000_000), "4m5s");
-        assert_eq!(duration_string(5 * 3600 * 1_000_000_000 + 6 * 60_000_000_000 + 7_001_000_000), "5h6m7.001s");
+        assert_eq!(
+            duration_string(4 * 60 * 1_000_000_000 + 5_000_000_000),
+            "4m5s"
+        );
+        assert_eq!(
+            duration_string(5 * 3600 * 1_000_000_000 + 6 * 60_000_000_000 + 7_001_000_000),
+            "5h6m7.001s"
+        );
         assert_eq!(duration_string(-1), "-1ns");
         assert_eq!(parse_duration("1h30m"), Some(5_400_000_000_000));
         assert_eq!(parse_duration("-1.5h"), Some(-5_400_000_000_000));

@@ -95,7 +95,7 @@ pub(crate) fn format_json_float(f: f64) -> Result<String, EncodeError> {
         ));
     }
     let abs = f.abs();
-    let use_exp = abs != 0.0 && (abs < 1e-6 || abs >= 1e21);
+    let use_exp = abs != 0.0 && !(1e-6..1e21).contains(&abs);
     let neg = f < 0.0 || (f == 0.0 && f.is_sign_negative());
     let d = shortest_digits(f);
     let mut s = String::new();
@@ -161,7 +161,8 @@ pub(crate) fn write_string(out: &mut Vec<u8>, s: &[u8], html: bool) {
     while i < s.len() {
         let b = s[i];
         if b < 0x80 {
-            let safe = b >= 0x20 && b != b'"' && b != b'\\' && !(html && matches!(b, b'<' | b'>' | b'&'));
+            let safe =
+                b >= 0x20 && b != b'"' && b != b'\\' && !(html && matches!(b, b'<' | b'>' | b'&'));
             if safe {
                 out.push(b);
             } else {
@@ -202,16 +203,9 @@ pub(crate) fn write_string(out: &mut Vec<u8>, s: &[u8], html: bool) {
 /// Go. The error message never contains the input.
 pub(crate) fn decode(input: &[u8]) -> Result<Value, String> {
     let text = super::gofmt::lossy(input);
-    let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
-        let what = match e.classify() {
-            serde_json::error::Category::Eof => "unexpected end of JSON input".to_string(),
-            _ => format!(
-                "invalid JSON at line {} column {}",
-                e.line(),
-                e.column()
-            ),
-        };
-        what
+    let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| match e.classify() {
+        serde_json::error::Category::Eof => "unexpected end of JSON input".to_string(),
+        _ => format!("invalid JSON at line {} column {}", e.line(), e.column()),
     })?;
     Ok(from_serde(v))
 }
@@ -264,7 +258,10 @@ mod tests {
     #[test]
     fn indent_like_marshal_indent() {
         let mut m = std::collections::BTreeMap::new();
-        m.insert("b".to_string(), Value::List(vec![Value::Int(1), Value::Int(2)]));
+        m.insert(
+            "b".to_string(),
+            Value::List(vec![Value::Int(1), Value::Int(2)]),
+        );
         m.insert("a".to_string(), Value::Map(Default::default()));
         let s = encode(&Value::Map(m), true, Some("  ")).unwrap();
         assert_eq!(

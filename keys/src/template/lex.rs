@@ -69,7 +69,6 @@ pub(crate) struct Item {
     pub kind: ItemKind,
     pub pos: usize,
     pub val: String,
-    pub line: usize,
 }
 
 impl Item {
@@ -128,7 +127,7 @@ fn is_go_digit(c: char) -> bool {
         return c.is_ascii_digit();
     }
     // Approximation of category Nd: numeric characters that have a decimal digit value.
-    c.to_digit(10).is_some() || (c.is_numeric() && !c.is_alphabetic())
+    c.is_ascii_digit() || (c.is_numeric() && !c.is_alphabetic())
 }
 
 fn has_left_trim_marker(s: &str) -> bool {
@@ -198,8 +197,11 @@ impl<'a> Lexer<'a> {
     }
 
     fn backup(&mut self) {
-        if !self.at_eof && self.pos > 0 {
-            if let Some(c) = self.input[..self.pos].chars().next_back() {
+        if !self.at_eof
+            && self.pos > 0
+            && let Some(c) = self.input[..self.pos].chars().next_back()
+        {
+            {
                 self.pos -= c.len_utf8();
                 if c == '\n' {
                     self.line -= 1;
@@ -213,7 +215,6 @@ impl<'a> Lexer<'a> {
             kind,
             pos: self.start,
             val: self.input[self.start..self.pos].to_string(),
-            line: self.start_line,
         };
         self.start = self.pos;
         self.start_line = self.line;
@@ -252,7 +253,6 @@ impl<'a> Lexer<'a> {
             kind: ItemKind::Error,
             pos: self.start,
             val: msg,
-            line: self.start_line,
         }
     }
 
@@ -263,7 +263,6 @@ impl<'a> Lexer<'a> {
                 kind: ItemKind::Eof,
                 pos: self.pos,
                 val: String::new(),
-                line: self.line,
             };
         }
         loop {

@@ -83,7 +83,7 @@ mod value;
 
 use std::sync::Arc;
 
-pub use error::{ErrorKind, FuncError, Location, TemplateError};
+pub use error::{ErrorDetails, ErrorKind, FuncError, Location, TemplateError};
 pub use gotime::GoTime;
 pub use value::Value;
 

@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 
 use super::ast::{Arg, Command, ControlKind, List, Node, Number, Pipe, is_empty_tree};
-use super::error::{ErrorKind, Location, TemplateError};
+use super::error::{ErrorDetails, ErrorKind, Location, TemplateError};
 use super::lex::{Item, ItemKind, Lexer};
 
 /// Maximum nesting of parentheses plus control structures.
@@ -89,7 +89,7 @@ pub(crate) fn parse<F: Fn(&str) -> FuncStatus>(
 impl<F: Fn(&str) -> FuncStatus> Parser<'_, F> {
     fn err_at(&self, pos: usize, kind: ErrorKind) -> TemplateError {
         let (line, column) = line_col(self.text, pos);
-        TemplateError {
+        TemplateError::new(ErrorDetails {
             location: Location {
                 template: self.name.clone(),
                 line,
@@ -98,11 +98,14 @@ impl<F: Fn(&str) -> FuncStatus> Parser<'_, F> {
             context: None,
             executing: None,
             kind,
-        }
+        })
     }
 
     fn errorf(&self, msg: impl Into<String>) -> TemplateError {
-        let pos = self.items.get(self.i.saturating_sub(1)).map_or(0, |t| t.pos);
+        let pos = self
+            .items
+            .get(self.i.saturating_sub(1))
+            .map_or(0, |t| t.pos);
         self.err_at(pos, ErrorKind::Syntax(msg.into()))
     }
 
@@ -232,9 +235,8 @@ impl<F: Fn(&str) -> FuncStatus> Parser<'_, F> {
         if !matches!(tok.kind, ItemKind::String | ItemKind::RawString) {
             return Err(self.unexpected(&tok, CONTEXT));
         }
-        let name = unquote_name(&tok.val).ok_or_else(|| {
-            self.err_at(tok.pos, ErrorKind::Syntax("invalid syntax".into()))
-        })?;
+        let name = unquote_name(&tok.val)
+            .ok_or_else(|| self.err_at(tok.pos, ErrorKind::Syntax("invalid syntax".into())))?;
         self.expect(ItemKind::RightDelim, CONTEXT)?;
         let saved_vars = std::mem::replace(&mut self.vars, vec!["$".to_string()]);
         let (list, end) = self.item_list()?;
@@ -296,9 +298,9 @@ impl<F: Fn(&str) -> FuncStatus> Parser<'_, F> {
                     ));
                 }
                 return Ok(Parsed::Node(if tok.kind == ItemKind::Break {
-                    Node::Break { pos: tok.pos }
+                    Node::Break
                 } else {
-                    Node::Continue { pos: tok.pos }
+                    Node::Continue
                 }));
             }
             ItemKind::Else => return self.else_control(),
@@ -315,9 +317,8 @@ impl<F: Fn(&str) -> FuncStatus> Parser<'_, F> {
             _ => {}
         }
         self.backup();
-        let pos = self.peek().pos;
         let pipe = self.pipeline("command", ItemKind::RightDelim)?;
-        Ok(Parsed::Node(Node::Action { pos, pipe }))
+        Ok(Parsed::Node(Node::Action { pipe }))
     }
 
     fn else_control(&mut self) -> PResult<Parsed> {
@@ -357,10 +358,9 @@ impl<F: Fn(&str) -> FuncStatus> Parser<'_, F> {
             } else {
                 let (l, end) = self.item_list()?;
                 if let Parsed::Else(p) = end {
-                    return Err(self.err_at(
-                        p,
-                        ErrorKind::Syntax("expected end; found {{else}}".into()),
-                    ));
+                    return Err(
+                        self.err_at(p, ErrorKind::Syntax("expected end; found {{else}}".into()))
+                    );
                 }
                 let _ = else_pos;
                 else_list = Some(l);
@@ -370,7 +370,6 @@ impl<F: Fn(&str) -> FuncStatus> Parser<'_, F> {
         self.leave();
         Ok(Node::Control {
             kind,
-            pos: pipe.pos,
             pipe,
             list,
             else_list,
@@ -499,7 +498,10 @@ impl<F: Fn(&str) -> FuncStatus> Parser<'_, F> {
 
     fn check_pipeline(&self, pipe: &Pipe, context: &str, pos: usize) -> PResult<()> {
         if pipe.cmds.is_empty() {
-            return Err(self.err_at(pos, ErrorKind::Syntax(format!("missing value for {context}"))));
+            return Err(self.err_at(
+                pos,
+                ErrorKind::Syntax(format!("missing value for {context}")),
+            ));
         }
         for (i, c) in pipe.cmds.iter().enumerate().skip(1) {
             if matches!(
@@ -598,10 +600,9 @@ impl<F: Fn(&str) -> FuncStatus> Parser<'_, F> {
                 match (self.funcs)(&tok.val) {
                     FuncStatus::Defined => {}
                     FuncStatus::Unsupported => {
-                        return Err(self.err_at(
-                            tok.pos,
-                            ErrorKind::UnsupportedFunction(tok.val.clone()),
-                        ));
+                        return Err(
+                            self.err_at(tok.pos, ErrorKind::UnsupportedFunction(tok.val.clone()))
+                        );
                     }
                     FuncStatus::Undefined => {
                         return Err(
@@ -728,7 +729,10 @@ fn unquote_char(s: &str, quote: u8) -> Option<(Vec<u8>, &str)> {
             return None;
         }
         let mut buf = [0u8; 4];
-        return Some((c.encode_utf8(&mut buf).as_bytes().to_vec(), &s[c.len_utf8()..]));
+        return Some((
+            c.encode_utf8(&mut buf).as_bytes().to_vec(),
+            &s[c.len_utf8()..],
+        ));
     }
     let rest = &s[1..];
     let e = rest.chars().next()?;
@@ -793,10 +797,7 @@ fn underscore_ok(s: &str) -> bool {
         i = 1;
     }
     let mut hex = false;
-    if b.len() - i >= 2
-        && b[i] == b'0'
-        && matches!(b[i + 1] | 0x20, b'b' | b'o' | b'x')
-    {
+    if b.len() - i >= 2 && b[i] == b'0' && matches!(b[i + 1] | 0x20, b'b' | b'o' | b'x') {
         hex = (b[i + 1] | 0x20) == b'x';
         i += 2;
         saw = b'0';
@@ -926,8 +927,8 @@ pub(crate) fn parse_number(text: &str, kind: ItemKind) -> Result<Number, String>
     };
     if kind == ItemKind::CharConstant {
         let inner = &text[1..];
-        let (bytes, tail) = unquote_char(inner, b'\'')
-            .ok_or_else(|| "invalid syntax".to_string())?;
+        let (bytes, tail) =
+            unquote_char(inner, b'\'').ok_or_else(|| "invalid syntax".to_string())?;
         if tail != "'" {
             return Err(format!("malformed character constant: {text}"));
         }
@@ -976,12 +977,14 @@ pub(crate) fn parse_number(text: &str, kind: ItemKind) -> Result<Number, String>
         }
         n.is_float = true;
         n.float = f;
-        if !n.is_int && f.fract() == 0.0 && f >= -9.223_372_036_854_776e18 && f < 9.223_372_036_854_776e18
+        if !n.is_int
+            && f.fract() == 0.0
+            && (-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&f)
         {
             n.is_int = true;
             n.int = f as i64;
         }
-        if !n.is_uint && f.fract() == 0.0 && f >= 0.0 && f < 1.844_674_407_370_955_2e19 {
+        if !n.is_uint && f.fract() == 0.0 && (0.0..1.844_674_407_370_955_2e19).contains(&f) {
             n.is_uint = true;
             n.uint = f as u64;
         }

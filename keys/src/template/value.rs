@@ -157,11 +157,9 @@ impl Value {
     /// Converts a `map[string]string` to `map[string]interface{}` (other values unchanged).
     pub fn into_generic_map(self) -> Value {
         match self {
-            Value::StringMap(m) => Value::Map(
-                m.into_iter()
-                    .map(|(k, v)| (k, Value::String(v)))
-                    .collect(),
-            ),
+            Value::StringMap(m) => {
+                Value::Map(m.into_iter().map(|(k, v)| (k, Value::String(v))).collect())
+            }
             other => other,
         }
     }

@@ -5,7 +5,7 @@
 
 use super::{CallCtx, FuncDef, Ty, f, fv};
 use crate::template::error::FuncError;
-use crate::template::gofmt::{self, is_go_print, runes};
+use crate::template::gofmt::{self, is_go_print};
 use crate::template::value::Value;
 
 pub(crate) fn register(t: &mut std::collections::HashMap<&'static str, FuncDef>) {
@@ -17,8 +17,14 @@ pub(crate) fn register(t: &mut std::collections::HashMap<&'static str, FuncDef>)
     t.insert("slice", fv(&[Ty::Any], Ty::Any, slice));
     t.insert("js", fv(&[], Ty::Any, js));
     t.insert("len", f(&[Ty::Any], length));
-    t.insert("not", f(&[Ty::Any], |_, a| Ok(Value::Bool(!a[0].is_true()))));
-    t.insert("print", fv(&[], Ty::Any, |c, a| sized(c, gofmt::sprint(&a))));
+    t.insert(
+        "not",
+        f(&[Ty::Any], |_, a| Ok(Value::Bool(!a[0].is_true()))),
+    );
+    t.insert(
+        "print",
+        fv(&[], Ty::Any, |c, a| sized(c, gofmt::sprint(&a))),
+    );
     t.insert(
         "printf",
         fv(&[Ty::Str], Ty::Any, |c, a| {
@@ -29,11 +35,24 @@ pub(crate) fn register(t: &mut std::collections::HashMap<&'static str, FuncDef>)
             sized(c, gofmt::sprintf(&fmt, &a[1..]))
         }),
     );
-    t.insert("println", fv(&[], Ty::Any, |c, a| sized(c, gofmt::sprintln(&a))));
+    t.insert(
+        "println",
+        fv(&[], Ty::Any, |c, a| sized(c, gofmt::sprintln(&a))),
+    );
     t.insert("urlquery", fv(&[], Ty::Any, urlquery));
     t.insert("eq", fv(&[Ty::Any], Ty::Any, eq));
-    t.insert("ne", f(&[Ty::Any, Ty::Any], |_, a| Ok(Value::Bool(!equal(&a[0], &a[1])?))));
-    t.insert("lt", f(&[Ty::Any, Ty::Any], |_, a| Ok(Value::Bool(less(&a[0], &a[1])?))));
+    t.insert(
+        "ne",
+        f(&[Ty::Any, Ty::Any], |_, a| {
+            Ok(Value::Bool(!equal(&a[0], &a[1])?))
+        }),
+    );
+    t.insert(
+        "lt",
+        f(&[Ty::Any, Ty::Any], |_, a| {
+            Ok(Value::Bool(less(&a[0], &a[1])?))
+        }),
+    );
     t.insert(
         "le",
         f(&[Ty::Any, Ty::Any], |_, a| {
@@ -47,7 +66,12 @@ pub(crate) fn register(t: &mut std::collections::HashMap<&'static str, FuncDef>)
             Ok(Value::Bool(!le))
         }),
     );
-    t.insert("ge", f(&[Ty::Any, Ty::Any], |_, a| Ok(Value::Bool(!less(&a[0], &a[1])?))));
+    t.insert(
+        "ge",
+        f(&[Ty::Any, Ty::Any], |_, a| {
+            Ok(Value::Bool(!less(&a[0], &a[1])?))
+        }),
+    );
 }
 
 fn sized(c: &CallCtx, v: Vec<u8>) -> Result<Value, FuncError> {
@@ -233,7 +257,10 @@ fn slice(_: &CallCtx, a: Vec<Value>) -> Result<Value, FuncError> {
         return Err(FuncError::msg("slice of untyped nil"));
     }
     if idx.len() > 3 {
-        return Err(FuncError::msg(format!("too many slice indexes: {}", idx.len())));
+        return Err(FuncError::msg(format!(
+            "too many slice indexes: {}",
+            idx.len()
+        )));
     }
     let len = match &item {
         Value::String(s) => {
@@ -316,9 +343,7 @@ pub(crate) fn equal(a: &Value, b: &Value) -> Result<bool, FuncError> {
         (Value::Int(x), Value::Int(y)) => x == y,
         (Value::Float(x), Value::Float(y)) => x == y,
         (Value::String(x), Value::String(y)) => x == y,
-        (Value::Nil, _) | (_, Value::Nil) => {
-            matches!(a, Value::Nil) && matches!(b, Value::Nil)
-        }
+        (Value::Nil, _) | (_, Value::Nil) => matches!(a, Value::Nil) && matches!(b, Value::Nil),
         (Value::Time(x), Value::Time(y)) => x == y,
         (x, y) => {
             if std::mem::discriminant(x) != std::mem::discriminant(y) {
@@ -367,9 +392,4 @@ pub(crate) fn less(a: &Value, b: &Value) -> Result<bool, FuncError> {
         (Value::String(x), Value::String(y)) => x < y,
         _ => return Err(FuncError::msg("invalid type for comparison")),
     })
-}
-
-/// Rune count helper used by string functions.
-pub(crate) fn rune_count(b: &[u8]) -> usize {
-    runes(b).count()
 }

@@ -162,7 +162,7 @@ pub fn names(set: FuncSet) -> Vec<&'static str> {
 // ---- helpers shared by the function modules -------------------------------------------
 
 /// Takes the string bytes of an argument already checked to be `Ty::Str`.
-pub(crate) fn take_str(v: &mut Vec<Value>, i: usize) -> Vec<u8> {
+pub(crate) fn take_str(v: &mut [Value], i: usize) -> Vec<u8> {
     match std::mem::replace(&mut v[i], Value::Nil) {
         Value::String(s) => s,
         _ => Vec::new(),

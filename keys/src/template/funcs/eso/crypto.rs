@@ -63,20 +63,25 @@ pub(super) fn rsa_decrypt(_: &CallCtx, mut a: Vec<Value>) -> R {
         _ => &OAEP_SHA256_MGF1SHA256,
     };
     let mut out = Zeroizing::new(vec![0u8; key.min_output_size()]);
-    let plain = key
-        .decrypt(alg, &input, &mut out, None)
-        .map_err(|_| FuncError::msg("error decrypting data with RSA: crypto/rsa: decryption error"))?;
+    let plain = key.decrypt(alg, &input, &mut out, None).map_err(|_| {
+        FuncError::msg("error decrypting data with RSA: crypto/rsa: decryption error")
+    })?;
     s(plain.to_vec())
 }
 
 fn b64url(v: &serde_json::Value, field: &str) -> Result<rsa::BigUint, FuncError> {
-    let s = v
-        .get(field)
-        .and_then(|x| x.as_str())
-        .ok_or_else(|| FuncError::msg(format!("failed to parse key: required field {field} is missing")))?;
+    let s = v.get(field).and_then(|x| x.as_str()).ok_or_else(|| {
+        FuncError::msg(format!(
+            "failed to parse key: required field {field} is missing"
+        ))
+    })?;
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(s.trim_end_matches('='))
-        .map_err(|_| FuncError::msg(format!("failed to parse key: invalid base64 in field {field}")))?;
+        .map_err(|_| {
+            FuncError::msg(format!(
+                "failed to parse key: invalid base64 in field {field}"
+            ))
+        })?;
     Ok(rsa::BigUint::from_bytes_be(&bytes))
 }
 

@@ -208,10 +208,12 @@ pub(crate) fn order_chain(certs: Vec<CertInfo>) -> Result<Vec<CertInfo>, FuncErr
         }
     }
     let mut leaf = None;
-    for i in 0..n {
-        if !is_parent[i] {
+    for (i, parent_flag) in is_parent.iter().enumerate() {
+        if !parent_flag {
             if leaf.is_some() {
-                return Err(FuncError::msg("found multiple leaf or disjunct certificates"));
+                return Err(FuncError::msg(
+                    "found multiple leaf or disjunct certificates",
+                ));
             }
             leaf = Some(i);
         }
@@ -300,7 +302,9 @@ pub(super) fn cert_sans(_: &CallCtx, mut a: Vec<Value>) -> R {
         }
     }
     let all = dns.into_iter().chain(ips).chain(emails).chain(uris);
-    Ok(Value::List(all.map(|v| Value::String(v.into_bytes())).collect()))
+    Ok(Value::List(
+        all.map(|v| Value::String(v.into_bytes())).collect(),
+    ))
 }
 
 /// Go `net.IP.String()` for 4- and 16-byte addresses.

@@ -148,10 +148,15 @@ fn certs_key_to_pkcs12(cert: Vec<u8>, key_pem: &[u8], ca: Vec<Vec<u8>>, pass: &[
     let block = block.ok_or_else(nil_deref)?;
     let der = Zeroizing::new(block.bytes);
     let pkcs8 = rsa_pkcs8_from_der(&der)?;
-    let key = PrivateKey::from_der(&pkcs8).map_err(|_| FuncError::msg("unable to parse private key type"))?;
-    let mut chain = vec![Certificate::from_der(&cert).map_err(|_| FuncError::msg("x509: malformed certificate"))?];
+    let key = PrivateKey::from_der(&pkcs8)
+        .map_err(|_| FuncError::msg("unable to parse private key type"))?;
+    let mut chain = vec![
+        Certificate::from_der(&cert).map_err(|_| FuncError::msg("x509: malformed certificate"))?,
+    ];
     for c in &ca {
-        chain.push(Certificate::from_der(c).map_err(|_| FuncError::msg("x509: malformed certificate"))?);
+        chain.push(
+            Certificate::from_der(c).map_err(|_| FuncError::msg("x509: malformed certificate"))?,
+        );
     }
     let local_key_id = {
         use sha1::Digest as _;
@@ -201,7 +206,8 @@ fn truststore(certs: &[u8], pass: &[u8]) -> R {
     let ca = ca_certs(certs)?;
     let mut store = KeyStore::new();
     for (i, c) in ca.iter().enumerate() {
-        let cert = Certificate::from_der(c).map_err(|_| FuncError::msg("x509: malformed certificate"))?;
+        let cert =
+            Certificate::from_der(c).map_err(|_| FuncError::msg("x509: malformed certificate"))?;
         store.add_entry(&format!("{i}"), KeyStoreEntry::Certificate(cert));
     }
     write_store(&store, pass)

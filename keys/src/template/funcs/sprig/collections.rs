@@ -55,7 +55,9 @@ fn key_arg(v: &Value) -> String {
 pub(super) fn get(_: &CallCtx, mut a: Vec<Value>) -> R {
     let key = key_arg(&a[1]);
     let m = map_arg(a.swap_remove(0));
-    Ok(m.get(&key).cloned().unwrap_or_else(|| Value::String(Vec::new())))
+    Ok(m.get(&key)
+        .cloned()
+        .unwrap_or_else(|| Value::String(Vec::new())))
 }
 
 pub(super) fn set(_: &CallCtx, mut a: Vec<Value>) -> R {
@@ -167,7 +169,10 @@ pub(super) fn push(_: &CallCtx, mut a: Vec<Value>) -> R {
     let mut l = match a.pop().unwrap_or(Value::Nil) {
         Value::List(l) => l,
         other => {
-            return Err(FuncError::msg(format!("Cannot push on type {}", kind(&other))));
+            return Err(FuncError::msg(format!(
+                "Cannot push on type {}",
+                kind(&other)
+            )));
         }
     };
     l.push(v);
@@ -270,7 +275,11 @@ pub(super) fn slice(_: &CallCtx, mut a: Vec<Value>) -> R {
         return Ok(Value::Nil);
     }
     let start = idx.first().map_or(0, to_i64);
-    let end = if idx.len() < 2 { l.len() as i64 } else { to_i64(&idx[1]) };
+    let end = if idx.len() < 2 {
+        l.len() as i64
+    } else {
+        to_i64(&idx[1])
+    };
     if start < 0 || end < start || end > l.len() as i64 {
         return Err(FuncError::msg("runtime error: slice bounds out of range"));
     }

@@ -119,7 +119,10 @@ fn round_duration(d: i64, m: i64) -> i64 {
 
 pub(super) fn ago(_: &CallCtx, a: Vec<Value>) -> R {
     let t = time_of(&a[0]);
-    s(duration_string(round_duration(t.since_nanos(), 1_000_000_000)))
+    s(duration_string(round_duration(
+        t.since_nanos(),
+        1_000_000_000,
+    )))
 }
 
 pub(super) fn duration(_: &CallCtx, a: Vec<Value>) -> R {
@@ -230,6 +233,9 @@ mod tests {
     fn duration_rounding_like_go() {
         assert_eq!(round_duration(1_499_999_999, 1_000_000_000), 1_000_000_000);
         assert_eq!(round_duration(1_500_000_000, 1_000_000_000), 2_000_000_000);
-        assert_eq!(round_duration(-1_500_000_000, 1_000_000_000), -2_000_000_000);
+        assert_eq!(
+            round_duration(-1_500_000_000, 1_000_000_000),
+            -2_000_000_000
+        );
     }
 }

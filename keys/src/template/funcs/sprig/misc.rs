@@ -114,7 +114,8 @@ pub(crate) fn go_b64_decode(v: &[u8]) -> Result<Vec<u8>, String> {
     let (clean, pos) = strip_newlines(v);
     GO_STD_B64.decode(&clean).map_err(|e| {
         let at = match e {
-            base64::DecodeError::InvalidByte(i, _) | base64::DecodeError::InvalidLastSymbol(i, _) => {
+            base64::DecodeError::InvalidByte(i, _)
+            | base64::DecodeError::InvalidLastSymbol(i, _) => {
                 pos.get(i).copied().unwrap_or(v.len())
             }
             base64::DecodeError::InvalidLength(_) | base64::DecodeError::InvalidPadding => {
@@ -199,7 +200,11 @@ pub(super) fn htpasswd(_: &CallCtx, mut a: Vec<Value>) -> R {
     out.push(b':');
     if algo == b"sha" {
         out.extend_from_slice(b"{SHA}");
-        out.extend(base64::engine::general_purpose::STANDARD.encode(sha1::Sha1::digest(&pw)).into_bytes());
+        out.extend(
+            base64::engine::general_purpose::STANDARD
+                .encode(sha1::Sha1::digest(&pw))
+                .into_bytes(),
+        );
     } else {
         out.extend(bcrypt_string(&pw).into_bytes());
     }
@@ -275,7 +280,8 @@ pub(super) fn uuidv4(_: &CallCtx, _: Vec<Value>) -> R {
 
 /// Translates Go RE2 syntax to the `regex` crate's.
 fn translate_go_regex(p: &[u8]) -> Result<String, FuncError> {
-    let p = std::str::from_utf8(p).map_err(|_| FuncError::msg("invalid UTF-8 in regular expression"))?;
+    let p = std::str::from_utf8(p)
+        .map_err(|_| FuncError::msg("invalid UTF-8 in regular expression"))?;
     let mut out = String::with_capacity(p.len() + 8);
     let mut chars = p.chars().peekable();
     let mut in_class = false;
@@ -399,20 +405,30 @@ pub(super) fn regex_find_all(_: &CallCtx, a: Vec<Value>) -> R {
     let r = compile(&strval(&a[0]))?;
     let n = int_arg(&a, 2);
     let hay = strval(&a[1]);
-    let it = r.find_iter(&hay).map(|m| Value::String(m.as_bytes().to_vec()));
-    let v: Vec<Value> = if n < 0 { it.collect() } else { it.take(n as usize).collect() };
+    let it = r
+        .find_iter(&hay)
+        .map(|m| Value::String(m.as_bytes().to_vec()));
+    let v: Vec<Value> = if n < 0 {
+        it.collect()
+    } else {
+        it.take(n as usize).collect()
+    };
     Ok(Value::List(v))
 }
 
 pub(super) fn regex_find(_: &CallCtx, a: Vec<Value>) -> R {
     let r = compile(&strval(&a[0]))?;
     let hay = strval(&a[1]);
-    s(r.find(&hay).map(|m| m.as_bytes().to_vec()).unwrap_or_default())
+    s(r.find(&hay)
+        .map(|m| m.as_bytes().to_vec())
+        .unwrap_or_default())
 }
 
 pub(super) fn regex_replace_all(c: &CallCtx, a: Vec<Value>) -> R {
     let r = compile(&strval(&a[0]))?;
-    let out = r.replace_all(&strval(&a[1]), strval(&a[2]).as_slice()).into_owned();
+    let out = r
+        .replace_all(&strval(&a[1]), strval(&a[2]).as_slice())
+        .into_owned();
     c.check_size(out.len())?;
     s(out)
 }
@@ -441,7 +457,11 @@ pub(super) fn regex_split(_: &CallCtx, a: Vec<Value>) -> R {
     }
     let matches: Vec<(usize, usize)> = {
         let it = r.find_iter(&text).map(|m| (m.start(), m.end()));
-        if n < 0 { it.collect() } else { it.take(n as usize).collect() }
+        if n < 0 {
+            it.collect()
+        } else {
+            it.take(n as usize).collect()
+        }
     };
     let mut parts = Vec::new();
     let (mut beg, mut end) = (0usize, 0usize);
@@ -491,9 +511,7 @@ pub(crate) fn clean(p: &[u8]) -> Vec<u8> {
         dotdot = 1;
     }
     while r < n {
-        if p[r] == b'/' {
-            r += 1;
-        } else if p[r] == b'.' && (r + 1 == n || p[r + 1] == b'/') {
+        if p[r] == b'/' || p[r] == b'.' && (r + 1 == n || p[r + 1] == b'/') {
             r += 1;
         } else if p[r] == b'.' && p.get(r + 1) == Some(&b'.') && (r + 2 == n || p[r + 2] == b'/') {
             r += 2;
@@ -570,7 +588,10 @@ pub(super) fn path_ext(_: &CallCtx, mut a: Vec<Value>) -> R {
 }
 
 pub(super) fn path_is_abs(_: &CallCtx, mut a: Vec<Value>) -> R {
-    Ok(take_str(&mut a, 0).first().is_some_and(|b| *b == b'/').into())
+    Ok(take_str(&mut a, 0)
+        .first()
+        .is_some_and(|b| *b == b'/')
+        .into())
 }
 
 #[cfg(test)]
@@ -590,7 +611,11 @@ mod tests {
             ("/abc/def/../../..", "/"),
             ("abc/../../../def", "../../def"),
         ] {
-            assert_eq!(String::from_utf8(clean(i.as_bytes())).unwrap(), o, "clean({i})");
+            assert_eq!(
+                String::from_utf8(clean(i.as_bytes())).unwrap(),
+                o,
+                "clean({i})"
+            );
         }
     }
 
@@ -607,6 +632,9 @@ mod tests {
     fn base64_errors_name_offsets_only() {
         assert_eq!(go_b64_decode(b"aGk=").unwrap(), b"hi");
         assert_eq!(go_b64_decode(b"aG\nk=").unwrap(), b"hi");
-        assert_eq!(go_b64_decode(b"a$k=").unwrap_err(), "illegal base64 data at input byte 1");
+        assert_eq!(
+            go_b64_decode(b"a$k=").unwrap_err(),
+            "illegal base64 data at input byte 1"
+        );
     }
 }

@@ -106,8 +106,18 @@ pub(crate) fn register(t: &mut HashMap<&'static str, FuncDef>) {
     t.insert("default", fv(&[Any], Any, misc::default));
     t.insert("empty", f(&[Any], |_, a| Ok(a[0].is_empty_value().into())));
     t.insert("coalesce", fv(&[], Any, misc::coalesce));
-    t.insert("all", fv(&[], Any, |_, a| Ok(a.iter().all(|v| !v.is_empty_value()).into())));
-    t.insert("any", fv(&[], Any, |_, a| Ok(a.iter().any(|v| !v.is_empty_value()).into())));
+    t.insert(
+        "all",
+        fv(&[], Any, |_, a| {
+            Ok(a.iter().all(|v| !v.is_empty_value()).into())
+        }),
+    );
+    t.insert(
+        "any",
+        fv(&[], Any, |_, a| {
+            Ok(a.iter().any(|v| !v.is_empty_value()).into())
+        }),
+    );
     t.insert("compact", f(&[Any], collections::compact));
     t.insert("mustCompact", f(&[Any], collections::compact));
     t.insert("fromJson", f(&[Str], misc::from_json));
@@ -130,7 +140,10 @@ pub(crate) fn register(t: &mut HashMap<&'static str, FuncDef>) {
             Ok((super::strval(&a[0]) == a[1].kind_name().as_bytes()).into())
         }),
     );
-    t.insert("deepEqual", f(&[Any, Any], |_, a| Ok((a[0] == a[1]).into())));
+    t.insert(
+        "deepEqual",
+        f(&[Any, Any], |_, a| Ok((a[0] == a[1]).into())),
+    );
 
     // paths (path and path/filepath on Linux behave the same)
     for (name, imp) in [

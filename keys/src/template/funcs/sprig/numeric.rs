@@ -52,7 +52,10 @@ pub(crate) fn to_f64(v: &Value) -> f64 {
         Value::Int(i) => *i as f64,
         Value::Float(f) => *f,
         Value::Bool(b) => f64::from(u8::from(*b)),
-        Value::String(b) => String::from_utf8_lossy(b).trim().parse::<f64>().unwrap_or(0.0),
+        Value::String(b) => String::from_utf8_lossy(b)
+            .trim()
+            .parse::<f64>()
+            .unwrap_or(0.0),
         _ => 0.0,
     }
 }
@@ -127,7 +130,9 @@ pub(super) fn modulo(_: &CallCtx, a: Vec<Value>) -> R {
 pub(super) fn mul(_: &CallCtx, a: Vec<Value>) -> R {
     let mut it = a.iter();
     let first = it.next().map_or(0, to_i64);
-    Ok(Value::Int(it.fold(first, |acc, v| acc.wrapping_mul(to_i64(v)))))
+    Ok(Value::Int(
+        it.fold(first, |acc, v| acc.wrapping_mul(to_i64(v))),
+    ))
 }
 
 pub(super) fn max(_: &CallCtx, a: Vec<Value>) -> R {
@@ -216,7 +221,10 @@ fn until_step_vec(c: &CallCtx, start: i64, stop: i64, step: i64) -> Result<Vec<i
         if step >= 0 {
             return Ok(v);
         }
-        check_len(c, ((start as i128 - stop as i128) / -(step as i128)) as u128)?;
+        check_len(
+            c,
+            ((start as i128 - stop as i128) / -(step as i128)) as u128,
+        )?;
         let mut i = start;
         while i > stop {
             v.push(i);

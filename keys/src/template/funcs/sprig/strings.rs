@@ -179,7 +179,11 @@ pub(super) fn swapcase(_: &CallCtx, mut a: Vec<Value>) -> R {
             whitespace = false;
             to_lower_char(c)
         } else if c.is_lowercase() {
-            let m = if whitespace { to_title_char(c) } else { to_upper_char(c) };
+            let m = if whitespace {
+                to_title_char(c)
+            } else {
+                to_upper_char(c)
+            };
             whitespace = false;
             m
         } else {
@@ -196,7 +200,11 @@ pub(super) fn swapcase(_: &CallCtx, mut a: Vec<Value>) -> R {
 /// were Latin-1 runes when anything was removed — a goutils quirk reproduced here).
 pub(super) fn nospace(_: &CallCtx, mut a: Vec<Value>) -> R {
     let v = take_str(&mut a, 0);
-    let keep: Vec<u8> = v.iter().copied().filter(|b| !is_space(char::from(*b))).collect();
+    let keep: Vec<u8> = v
+        .iter()
+        .copied()
+        .filter(|b| !is_space(char::from(*b)))
+        .collect();
     if keep.len() == v.len() {
         return s(v);
     }
@@ -333,13 +341,17 @@ pub(super) fn trim_all(_: &CallCtx, mut a: Vec<Value>) -> R {
 pub(super) fn trim_suffix(_: &CallCtx, mut a: Vec<Value>) -> R {
     let suf = take_str(&mut a, 0);
     let v = take_str(&mut a, 1);
-    s(v.strip_suffix(suf.as_slice()).map(<[u8]>::to_vec).unwrap_or(v))
+    s(v.strip_suffix(suf.as_slice())
+        .map(<[u8]>::to_vec)
+        .unwrap_or(v))
 }
 
 pub(super) fn trim_prefix(_: &CallCtx, mut a: Vec<Value>) -> R {
     let pre = take_str(&mut a, 0);
     let v = take_str(&mut a, 1);
-    s(v.strip_prefix(pre.as_slice()).map(<[u8]>::to_vec).unwrap_or(v))
+    s(v.strip_prefix(pre.as_slice())
+        .map(<[u8]>::to_vec)
+        .unwrap_or(v))
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
@@ -529,7 +541,10 @@ pub(super) fn split_list(_: &CallCtx, mut a: Vec<Value>) -> R {
     let sep = take_str(&mut a, 0);
     let v = take_str(&mut a, 1);
     Ok(Value::List(
-        go_split(&v, &sep, -1).into_iter().map(Value::String).collect(),
+        go_split(&v, &sep, -1)
+            .into_iter()
+            .map(Value::String)
+            .collect(),
     ))
 }
 
@@ -748,7 +763,7 @@ fn camel_to_lower(v: &str, connector: char) -> String {
     }
     let mut out = String::new();
     let mut pos = 0;
-    let mut next = |pos: &mut usize| -> (Word, std::ops::Range<usize>) {
+    let next = |pos: &mut usize| -> (Word, std::ops::Range<usize>) {
         let (wt, n) = next_word(&chars[*pos..]);
         let r = *pos..*pos + n;
         *pos += n;
