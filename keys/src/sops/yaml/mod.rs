@@ -82,11 +82,16 @@ fn scalar_style(s: ScalarStyle) -> Style {
     }
 }
 
-fn line_of(text: &str, pos: usize) -> usize {
-    text.as_bytes()[..pos]
-        .iter()
-        .filter(|b| **b == b'\n')
-        .count()
+/// Offsets where lines start, for O(log n) line lookups on megabyte files.
+fn line_starts(text: &str) -> Vec<usize> {
+    std::iter::once(0)
+        .chain(
+            text.bytes()
+                .enumerate()
+                .filter(|(_, b)| *b == b'\n')
+                .map(|(i, _)| i + 1),
+        )
+        .collect()
 }
 
 fn line_start(text: &str, pos: usize) -> usize {
@@ -121,6 +126,8 @@ struct Builder<'a, 't> {
     sites: &'a mut Vec<SiteKind>,
     anchors: HashMap<usize, &'a YNode>,
     used_comments: Vec<bool>,
+    line_starts: &'a [usize],
+    remaining_comments: usize,
     indent: usize,
     /// Leaves of encrypted files become `Sealed`; of plain files `Plain`.
     sealed: bool,
@@ -148,6 +155,10 @@ impl<'a> Builder<'a, '_> {
         }
     }
 
+    fn line_of(&self, pos: usize) -> usize {
+        self.line_starts.partition_point(|&s| s <= pos)
+    }
+
     fn site(&mut self, s: SiteKind) -> Site {
         self.sites.push(s);
         (self.sites.len() - 1) as Site
@@ -162,17 +173,26 @@ impl<'a> Builder<'a, '_> {
         skip_line: Option<usize>,
     ) -> Vec<(usize, usize)> {
         let mut out = Vec::new();
-        for (i, c) in self.doc.comments.iter().enumerate() {
-            if self.used_comments[i] || c.start < from || c.start >= to {
+        if self.remaining_comments == 0 {
+            return out;
+        }
+        // Comments arrive in document order: only look at those inside [from, to).
+        let first = self.doc.comments.partition_point(|c| c.start < from);
+        for (i, c) in self.doc.comments.iter().enumerate().skip(first) {
+            if c.start >= to {
+                break;
+            }
+            if self.used_comments[i] {
                 continue;
             }
             if column(self.text, c.start) < min_col {
                 continue;
             }
-            if skip_line == Some(line_of(self.text, c.start)) {
+            if skip_line == Some(self.line_of(c.start)) {
                 continue;
             }
             self.used_comments[i] = true;
+            self.remaining_comments -= 1;
             out.push((c.start, i));
         }
         out
@@ -350,7 +370,7 @@ impl<'a> Builder<'a, '_> {
                             ));
                         }
                     };
-                    let key_line = line_of(self.text, k.start);
+                    let key_line = self.line_of(k.start);
                     path.push(key);
                     let child_indent = if *flow {
                         parent_block_indent
@@ -372,17 +392,17 @@ impl<'a> Builder<'a, '_> {
                     let _ = (i, key_line);
                     items.push((k.start, MapItem::Entry(key, value)));
                 }
-                if !via_alias {
+                if !via_alias && self.remaining_comments > 0 {
                     let lines: Vec<(usize, usize)> = entries
                         .iter()
-                        .map(|(k, _)| (line_of(self.text, k.start), k.start))
+                        .map(|(k, _)| (self.line_of(k.start), k.start))
                         .collect();
                     let min_col = if *flow { 0 } else { key_col };
                     // A comment at the start of the map's region (before the first key) is
                     // found via the parent's region; here: from the first key to the end.
                     let from = region_start.min(n.start);
                     for (pos, idx) in self.take_comments(from, region_end, min_col, skip_line) {
-                        let line = line_of(self.text, pos);
+                        let line = self.line_of(pos);
                         let sort = lines
                             .iter()
                             .find(|(l, _)| *l == line)
@@ -420,20 +440,18 @@ impl<'a> Builder<'a, '_> {
                         dash_pos,
                         via_alias,
                         region,
-                        Some(line_of(self.text, region)),
+                        Some(self.line_of(region)),
                     )?;
                     out.push((dash_pos.unwrap_or(start), node));
                 }
-                if !via_alias {
-                    let lines: Vec<(usize, usize)> = out
-                        .iter()
-                        .map(|(s, _)| (line_of(self.text, *s), *s))
-                        .collect();
+                if !via_alias && self.remaining_comments > 0 {
+                    let lines: Vec<(usize, usize)> =
+                        out.iter().map(|(s, _)| (self.line_of(*s), *s)).collect();
                     let min_col = if *flow { 0 } else { dash_col };
                     for (pos, idx) in
                         self.take_comments(region_start.min(n.start), n.end, min_col, skip_line)
                     {
-                        let line = line_of(self.text, pos);
+                        let line = self.line_of(pos);
                         let sort = lines
                             .iter()
                             .find(|(l, _)| *l == line)
@@ -565,6 +583,7 @@ impl<'t> YamlText<'t> {
         let mut trees = Vec::new();
         let mut meta_ranges = Vec::new();
         let mut metadata = None;
+        let starts = line_starts(text);
         for (di, doc) in docs.iter().enumerate() {
             let mut b = Builder {
                 text,
@@ -573,6 +592,8 @@ impl<'t> YamlText<'t> {
                 sites: &mut sites,
                 anchors: HashMap::new(),
                 used_comments: vec![false; doc.comments.len()],
+                line_starts: &starts,
+                remaining_comments: doc.comments.len(),
                 indent,
                 sealed,
             };
