@@ -108,5 +108,20 @@ impl ProviderError {
     }
 }
 
+/// An error and its sources on one line (client libraries put the useful part in sources).
+pub(crate) fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(s) = source {
+        let next = s.to_string();
+        if !text.contains(&next) {
+            text.push_str(": ");
+            text.push_str(&next);
+        }
+        source = s.source();
+    }
+    text
+}
+
 /// Result alias for provider operations.
 pub type Result<T, E = ProviderError> = std::result::Result<T, E>;

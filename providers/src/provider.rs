@@ -59,7 +59,7 @@ pub(crate) enum Provider {
     #[cfg(feature = "aws")]
     Aws(AwsProvider),
     #[cfg(feature = "vault")]
-    Vault(VaultProvider),
+    Vault(Box<VaultProvider>),
 }
 
 /// Dispatches `$body` over every compiled-in provider, binding it to `$p`.
@@ -85,7 +85,7 @@ impl Provider {
             #[cfg(feature = "aws")]
             StoreConfig::Aws(c) => Self::Aws(AwsProvider::connect(c, metrics).await?),
             #[cfg(feature = "vault")]
-            StoreConfig::Vault(c) => Self::Vault(VaultProvider::new(c, metrics)?),
+            StoreConfig::Vault(c) => Self::Vault(Box::new(VaultProvider::new(c, metrics)?)),
         };
         Ok(provider)
     }

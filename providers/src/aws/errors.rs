@@ -130,20 +130,7 @@ where
     }
 }
 
-/// The error and its sources on one line (SDK errors put the useful part in sources).
-pub(crate) fn chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(s) = source {
-        let next = s.to_string();
-        if !text.contains(&next) {
-            text.push_str(": ");
-            text.push_str(&next);
-        }
-        source = s.source();
-    }
-    text
-}
+pub(crate) use crate::error::chain;
 
 #[cfg(test)]
 mod tests {

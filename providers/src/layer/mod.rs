@@ -20,3 +20,6 @@ mod pool;
 pub use cache::{LayerConfig, RequestLayer};
 pub use client::StoreClient;
 pub use pool::StorePool;
+
+#[cfg(all(test, feature = "fake"))]
+mod tests;
