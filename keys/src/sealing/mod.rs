@@ -37,7 +37,7 @@ pub use keyring::{
     Clock, DEFAULT_KEY_PREFIX, DEFAULT_RENEW_PERIOD, FixedClock, KeyGenerationError, Keyring,
     Opened, RotationPolicy, SealingKey, SystemClock,
 };
-pub use private_key::{KeySize, PrivateKey};
+pub use private_key::{KeySize, PrivateKey, private_key_operations};
 pub use public_key::PublicKey;
 pub use scope::{
     CLUSTER_WIDE_ANNOTATION, Label, MANAGED_ANNOTATION, NAMESPACE_WIDE_ANNOTATION,

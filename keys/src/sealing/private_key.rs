@@ -241,6 +241,7 @@ impl PrivateKey {
         label: &[u8],
         ciphertext: &[u8],
     ) -> Option<Zeroizing<Vec<u8>>> {
+        PRIVATE_KEY_OPERATIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut out = Zeroizing::new(vec![0u8; self.decrypting.min_output_size()]);
         let len = self
             .decrypting
@@ -250,6 +251,15 @@ impl PrivateKey {
         out.truncate(len);
         Some(out)
     }
+}
+
+/// RSA private-key operations (OAEP decryptions) performed by this process, successful or
+/// not. The controller exports it as a metric so "a resync does no RSA work" is measurable.
+static PRIVATE_KEY_OPERATIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Number of RSA private-key operations this process has performed so far.
+pub fn private_key_operations() -> u64 {
+    PRIVATE_KEY_OPERATIONS.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 impl fmt::Debug for PrivateKey {
