@@ -255,22 +255,31 @@ impl fmt::Display for EncryptedValue {
 
 /// IVs of values decrypted in this session, keyed by (AAD, type, plaintext), so that
 /// unchanged values re-encrypt to identical ciphertext (sops' `stash`).
+type StashKey = (String, &'static str, Vec<u8>);
+
 #[derive(Default, Clone)]
 pub struct IvStash {
-    map: HashMap<(String, &'static str, Vec<u8>), [u8; IV_LEN]>,
+    // Recorded cheaply while decrypting; indexed only when a re-encryption looks one up.
+    entries: Vec<(StashKey, [u8; IV_LEN])>,
+    index: std::cell::OnceCell<HashMap<StashKey, [u8; IV_LEN]>>,
 }
 
 impl fmt::Debug for IvStash {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "IvStash({} entries)", self.map.len())
+        write!(f, "IvStash({} entries)", self.entries.len())
     }
 }
 
 impl Drop for IvStash {
     fn drop(&mut self) {
         use zeroize::Zeroize;
-        for ((_, _, mut plaintext), _) in self.map.drain() {
+        for ((_, _, plaintext), _) in self.entries.iter_mut() {
             plaintext.zeroize();
+        }
+        if let Some(map) = self.index.take() {
+            for ((_, _, mut plaintext), _) in map {
+                plaintext.zeroize();
+            }
         }
     }
 }
@@ -278,11 +287,21 @@ impl Drop for IvStash {
 impl IvStash {
     /// Number of remembered IVs.
     pub fn len(&self) -> usize {
-        self.map.len()
+        self.entries.len()
     }
     /// Whether nothing is remembered.
     pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
+        self.entries.is_empty()
+    }
+    fn insert(&mut self, key: StashKey, iv: [u8; IV_LEN]) {
+        self.index = std::cell::OnceCell::new();
+        self.entries.push((key, iv));
+    }
+    fn get(&self, key: &StashKey) -> Option<[u8; IV_LEN]> {
+        self.index
+            .get_or_init(|| self.entries.iter().cloned().collect())
+            .get(key)
+            .copied()
     }
 }
 
@@ -327,11 +346,7 @@ impl ValueCipher {
         }
         let type_tag = plain.type_tag();
         let iv = stash
-            .and_then(|s| {
-                s.map
-                    .get(&(aad.to_string(), type_tag, bytes.to_vec()))
-                    .copied()
-            })
+            .and_then(|s| s.get(&(aad.to_string(), type_tag, bytes.to_vec())))
             .unwrap_or_else(|| {
                 let mut iv = [0u8; IV_LEN];
                 rng.fill_bytes(&mut iv);
@@ -381,9 +396,7 @@ impl ValueCipher {
         let opened = Zeroizing::new(opened);
         let plain = Scalar::from_sops_bytes(&value.type_tag, opened.to_vec())?;
         if let (Some(stash), Ok(iv)) = (stash, <[u8; IV_LEN]>::try_from(value.iv.as_slice())) {
-            stash
-                .map
-                .insert((aad.to_string(), plain.type_tag(), plain.bytes()), iv);
+            stash.insert((aad.to_string(), plain.type_tag(), plain.bytes()), iv);
         }
         Ok(plain)
     }

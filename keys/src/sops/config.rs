@@ -14,6 +14,7 @@ use super::error::{Result, SopsError};
 use super::file::StoreOptions;
 use super::keysource::Recipient;
 use super::rules::EncryptionRule;
+use crate::limits::{Limits, check_yaml, saphyr_options};
 
 /// sops' config file name (a `.sops.yml` is *not* used, only warned about).
 pub const CONFIG_FILE_NAME: &str = ".sops.yaml";
@@ -175,7 +176,9 @@ impl SopsConfig {
         let raw: RawConfig = if text.trim().is_empty() {
             RawConfig::default()
         } else {
-            serde_saphyr::from_str(text)
+            // `.sops.yaml` comes from the repository: bounded like every untrusted YAML.
+            check_yaml(text, &Limits::DEFAULT).map_err(|e| SopsError::Config(e.to_string()))?;
+            serde_saphyr::from_str_with_options(text, saphyr_options(&Limits::DEFAULT))
                 .map_err(|e| SopsError::Config(format!("Could not unmarshal config file: {e}")))?
         };
         let mut stores = StoreOptions::default();

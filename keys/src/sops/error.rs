@@ -62,6 +62,13 @@ pub enum SopsError {
         reason: String,
     },
 
+    /// The input exceeds a resource limit (size, nesting, alias expansion, documents).
+    #[error("{format} input refused: {source}")]
+    Limit {
+        format: &'static str,
+        source: crate::limits::LimitExceeded,
+    },
+
     /// The document parses but has a shape the store cannot represent.
     #[error("unsupported {format} content at {location}: {reason}")]
     Unsupported {
@@ -173,6 +180,7 @@ impl SopsError {
             SopsError::MetadataNotFound
             | SopsError::InvalidMetadata { .. }
             | SopsError::Parse { .. }
+            | SopsError::Limit { .. }
             | SopsError::Unsupported { .. }
             | SopsError::InvalidRecipient { .. }
             | SopsError::InvalidIdentity { .. }

@@ -347,6 +347,7 @@ pub struct OpenedFile {
     plain: PlainTree,
     doc: PlainDoc,
     plaintext: Vec<u8>,
+    positions_stale: bool,
 }
 
 impl std::fmt::Debug for OpenedFile {
@@ -389,7 +390,18 @@ impl OpenedFile {
         store: StoreOptions,
         get_key: impl FnOnce(&Metadata) -> Result<DataKey>,
     ) -> Result<OpenedFile> {
-        let (sealed, meta_value) = parse_encrypted(input, format, &store)?;
+        // YAML is parsed once; its positions are reused to render the plaintext.
+        let (sealed, meta_value, yaml) = if format == Format::Yaml {
+            let text = std::str::from_utf8(input).map_err(|_| SopsError::Parse {
+                format: "YAML",
+                reason: "input is not UTF-8".into(),
+            })?;
+            let (y, sealed, meta) = YamlText::parse_encrypted(text, store.yaml_indent)?;
+            (sealed, meta, Some(y))
+        } else {
+            let (sealed, meta) = parse_encrypted(input, format, &store)?;
+            (sealed, meta, None)
+        };
         let metadata = Metadata::from_value(&meta_value)?;
         let key = get_key(&metadata)?;
         let cipher = ValueCipher::new(&key);
@@ -422,17 +434,14 @@ impl OpenedFile {
             }
         }
         let plain: PlainTree = plain.into_iter().map(comments_from_leaves).collect();
-        let (plaintext, doc, plain) = match format {
-            Format::Yaml => {
-                let text = std::str::from_utf8(input).expect("checked by parse");
-                let (y, sealed2, _) = YamlText::parse_encrypted(text, store.yaml_indent)?;
-                let out = y.render_plain(&sealed2, &plain)?;
-                // Re-read the plaintext so the tree's text positions refer to it (sealing
-                // splices into this text).
-                let (_, reparsed) = YamlText::parse_plain(&out, store.yaml_indent)?;
-                (out.clone().into_bytes(), PlainDoc::Yaml(out), reparsed)
+        let (plaintext, doc, positions_stale) = match (format, yaml) {
+            (Format::Yaml, Some(y)) => {
+                let out = y.render_plain(&sealed, &plain)?;
+                // The tree's text positions still refer to the encrypted text; they are
+                // re-read from the plaintext only when sealing needs them.
+                (out.clone().into_bytes(), PlainDoc::Yaml(out), true)
             }
-            other => (emit_plain_as(&plain, other, &store)?, PlainDoc::Tree, plain),
+            (other, _) => (emit_plain_as(&plain, other, &store)?, PlainDoc::Tree, false),
         };
         Ok(OpenedFile {
             format,
@@ -443,7 +452,20 @@ impl OpenedFile {
             plain,
             doc,
             plaintext,
+            positions_stale,
         })
+    }
+
+    /// Point the tree's text positions at the plaintext (needed before splicing into it).
+    fn refresh_positions(&mut self) -> Result<()> {
+        if self.positions_stale
+            && let PlainDoc::Yaml(text) = &self.doc
+        {
+            let (_, reparsed) = YamlText::parse_plain(text, self.store.yaml_indent)?;
+            self.plain = reparsed;
+        }
+        self.positions_stale = false;
+        Ok(())
     }
 
     /// The decrypted file in its own format.
@@ -484,12 +506,14 @@ impl OpenedFile {
         self.plain = plain;
         self.doc = doc;
         self.plaintext = new.to_vec();
+        self.positions_stale = false;
         Ok(true)
     }
 
     /// Encrypt again with the same data key; unchanged values keep their IVs (and so their
     /// exact ciphertext). `lastmodified` becomes `now_unix`.
     pub fn seal(&mut self, now_unix: i64, rng: &mut (impl RngCore + CryptoRng)) -> Result<Vec<u8>> {
+        self.refresh_positions()?;
         let sealed = seal_tree(
             &self.plain,
             &self.key,
@@ -561,6 +585,7 @@ impl OpenedFile {
         threshold: usize,
         rng: &mut (impl RngCore + CryptoRng),
     ) -> Result<Vec<u8>> {
+        self.refresh_positions()?;
         let (kg, t) = keysource::rewrap_data_key(&self.key, groups, threshold, rng)?;
         self.metadata.key_groups = kg;
         self.metadata.shamir_threshold = t;
@@ -656,6 +681,7 @@ impl OpenedFile {
         };
         let (plain, _) = parse_plain(&self.plaintext, self.format, &self.store)?;
         self.plain = plain;
+        self.positions_stale = false;
         Ok(())
     }
 

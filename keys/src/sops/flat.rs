@@ -11,6 +11,7 @@ use super::error::{Location, Result, SopsError};
 use super::gofmt;
 use super::metadata::{self, MetaValue};
 use super::tree::{MapItem, NO_SITE, Node, Sealed};
+use crate::limits::{Limits, check_json, check_lines};
 
 // ---- JSON ------------------------------------------------------------------------------
 
@@ -48,7 +49,16 @@ fn json_to_node<V>(
     }
 }
 
-fn json_object(input: &[u8]) -> Result<serde_json::Map<String, serde_json::Value>> {
+/// Parse a JSON object after checking `limits` without building anything (nodes, depth;
+/// serde_json would otherwise build a value of any size first).
+fn json_object(
+    input: &[u8],
+    limits: &Limits,
+) -> Result<serde_json::Map<String, serde_json::Value>> {
+    check_json(input, limits).map_err(|source| SopsError::Limit {
+        format: "JSON",
+        source,
+    })?;
     let v: serde_json::Value =
         serde_json::from_slice(input).map_err(|e| json_err(e.to_string()))?;
     match v {
@@ -77,7 +87,7 @@ pub fn meta_from_json(v: &serde_json::Value) -> MetaValue {
 
 /// Parse a plaintext JSON document.
 pub fn json_parse_plain(input: &[u8]) -> Result<Node<Plain>> {
-    let m = json_object(input)?;
+    let m = json_object(input, &Limits::DEFAULT)?;
     if m.contains_key("sops") {
         return Err(SopsError::AlreadyEncrypted);
     }
@@ -90,7 +100,7 @@ pub fn json_parse_plain(input: &[u8]) -> Result<Node<Plain>> {
 
 /// Parse an encrypted JSON document into the sealed tree and its metadata block.
 pub fn json_parse_encrypted(input: &[u8]) -> Result<(Node<Sealed>, MetaValue)> {
-    let mut m = json_object(input)?;
+    let mut m = json_object(input, &Limits::SOPS_ENCRYPTED)?;
     let meta = m.shift_remove("sops").ok_or(SopsError::MetadataNotFound)?;
     let enc = |s: &str| {
         EncryptedValue::looks_encrypted(s)
@@ -412,6 +422,10 @@ pub type FlatMetadata = Vec<(String, String)>;
 /// Parse dotenv lines (`stores/dotenv/store.go`).
 pub fn dotenv_parse(input: &[u8], sealed: bool) -> Result<(Vec<MapItem<Sealed>>, FlatMetadata)> {
     let text = String::from_utf8_lossy(input);
+    check_lines(&text, flat_limits(sealed)).map_err(|source| SopsError::Limit {
+        format: "dotenv",
+        source,
+    })?;
     let mut items = Vec::new();
     let mut meta = Vec::new();
     for (i, line) in text.split('\n').enumerate() {
@@ -452,7 +466,17 @@ pub fn dotenv_parse(input: &[u8], sealed: bool) -> Result<(Vec<MapItem<Sealed>>,
         };
         items.push(MapItem::Entry(k.to_string(), Node::Leaf(leaf, NO_SITE)));
     }
+    metadata::check_flat(&meta, flat_limits(sealed))?;
     Ok((items, meta))
+}
+
+/// Plaintext or encrypted-input limits (see [`Limits::SOPS_ENCRYPTED`]).
+fn flat_limits(sealed: bool) -> &'static Limits {
+    if sealed {
+        &Limits::SOPS_ENCRYPTED
+    } else {
+        &Limits::DEFAULT
+    }
 }
 
 /// Something that can be written as a flat (dotenv/INI) value.
@@ -685,8 +709,12 @@ fn ini_parse_sections(text: &str) -> Result<Vec<IniSection>> {
 pub fn ini_parse(input: &[u8], sealed: bool) -> Result<(Node<Sealed>, Option<FlatMetadata>)> {
     let text = std::str::from_utf8(input).map_err(|_| ini_err(0, "input is not UTF-8"))?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    check_lines(text, flat_limits(sealed)).map_err(|source| SopsError::Limit {
+        format: "INI",
+        source,
+    })?;
     let sections = ini_parse_sections(text)?;
-    let mut meta = None;
+    let mut meta: Option<FlatMetadata> = None;
     let mut out = Vec::new();
     let leaf = |s: &str, comment: bool| -> Sealed {
         if sealed
@@ -730,6 +758,9 @@ pub fn ini_parse(input: &[u8], sealed: bool) -> Result<(Node<Sealed>, Option<Fla
             }
         }
         out.push(MapItem::Entry(s.name, Node::Map(items)));
+    }
+    if let Some(meta) = &meta {
+        metadata::check_flat(meta, flat_limits(sealed))?;
     }
     Ok((Node::Map(out), meta))
 }

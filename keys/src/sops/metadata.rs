@@ -9,6 +9,7 @@
 use super::error::{Result, SopsError};
 use super::gofmt::GoTime;
 use super::rules::{DEFAULT_UNENCRYPTED_SUFFIX, EncryptionRule};
+use crate::limits::{Limit, LimitExceeded, Limits};
 
 /// The version string written into files. It must be valid semver (sops' decrypt path calls
 /// `semver.Make` on it via `DetectKMSEncryptionContextBug`) and at least 3.3.0; `3.11.0` is
@@ -485,58 +486,117 @@ pub fn flatten(value: &MetaValue) -> Vec<(String, MetaValue)> {
     out
 }
 
-/// Rebuild the metadata tree from flattened `key = value` strings (`Unflatten`).
-pub fn unflatten(flat: &[(String, String)]) -> MetaValue {
-    #[derive(Debug)]
-    enum Tok {
-        Map(String),
-        List(usize),
-    }
-    fn tokenize(path: &str) -> Vec<Tok> {
-        let mut toks = Vec::new();
-        let mut rest = path;
-        let mut first = true;
-        loop {
-            let next_map = rest.find("__map_");
-            let next_list = rest.find("__list_");
-            let cut = match (next_map, next_list) {
-                (Some(a), Some(b)) => a.min(b),
-                (Some(a), None) => a,
-                (None, Some(b)) => b,
-                (None, None) => rest.len(),
-            };
-            let piece = &rest[..cut];
-            if first {
-                toks.push(Tok::Map(piece.to_string()));
-                first = false;
-            }
-            if cut == rest.len() {
-                break;
-            }
-            rest = &rest[cut..];
-            if let Some(r) = rest.strip_prefix("__map_") {
-                let end = [r.find("__map_"), r.find("__list_")]
-                    .into_iter()
-                    .flatten()
-                    .min()
-                    .unwrap_or(r.len());
-                toks.push(Tok::Map(r[..end].to_string()));
-                rest = &r[end..];
-            } else if let Some(r) = rest.strip_prefix("__list_") {
-                let end = [r.find("__map_"), r.find("__list_")]
-                    .into_iter()
-                    .flatten()
-                    .min()
-                    .unwrap_or(r.len());
-                toks.push(Tok::List(r[..end].parse().unwrap_or(0)));
-                rest = &r[end..];
-            }
-            if rest.is_empty() {
-                break;
-            }
+/// Most flattened metadata entries read from a dotenv/INI file. Real files have about two per
+/// master key plus eight; rebuilding the tree is quadratic in the entry count (ordered maps),
+/// so a file of a million `sops_*` lines must be refused rather than processed.
+pub const MAX_FLAT_METADATA_ENTRIES: usize = 10_000;
+
+/// One step of a flattened metadata key: `__map_<key>` or `__list_<index>`.
+#[derive(Debug)]
+enum Tok {
+    Map(String),
+    List(usize),
+}
+
+/// Split a flattened key (`age__list_0__map_enc`) into its steps.
+fn tokenize(path: &str) -> Vec<Tok> {
+    let mut toks = Vec::new();
+    let mut rest = path;
+    let mut first = true;
+    loop {
+        let next_map = rest.find("__map_");
+        let next_list = rest.find("__list_");
+        let cut = match (next_map, next_list) {
+            (Some(a), Some(b)) => a.min(b),
+            (Some(a), None) => a,
+            (None, Some(b)) => b,
+            (None, None) => rest.len(),
+        };
+        let piece = &rest[..cut];
+        if first {
+            toks.push(Tok::Map(piece.to_string()));
+            first = false;
         }
-        toks
+        if cut == rest.len() {
+            break;
+        }
+        rest = &rest[cut..];
+        if let Some(r) = rest.strip_prefix("__map_") {
+            let end = [r.find("__map_"), r.find("__list_")]
+                .into_iter()
+                .flatten()
+                .min()
+                .unwrap_or(r.len());
+            toks.push(Tok::Map(r[..end].to_string()));
+            rest = &r[end..];
+        } else if let Some(r) = rest.strip_prefix("__list_") {
+            let end = [r.find("__map_"), r.find("__list_")]
+                .into_iter()
+                .flatten()
+                .min()
+                .unwrap_or(r.len());
+            toks.push(Tok::List(r[..end].parse().unwrap_or(0)));
+            rest = &r[end..];
+        }
+        if rest.is_empty() {
+            break;
+        }
     }
+    toks
+}
+
+/// Refuse flattened metadata (dotenv `sops_*` lines, the INI `[sops]` section) that would
+/// build something no sops file has: a key nested deeper than `limits.max_depth`, or a list
+/// index at least as large as the number of entries (`__list_99999999999` would otherwise
+/// allocate that many slots). Messages name the key, which is metadata, never a value.
+pub fn check_flat(flat: &[(String, String)], limits: &Limits) -> Result<()> {
+    if flat.len() > MAX_FLAT_METADATA_ENTRIES {
+        return Err(invalid(
+            "sops",
+            format!(
+                "{} metadata entries; sealbox reads at most {MAX_FLAT_METADATA_ENTRIES} (a sops file has a few per master key)",
+                flat.len()
+            ),
+        ));
+    }
+    for (key, _) in flat {
+        let toks = tokenize(key);
+        if toks.len() > limits.max_depth {
+            return Err(SopsError::Limit {
+                format: "sops metadata",
+                source: LimitExceeded {
+                    limit: Limit::Depth,
+                    max: limits.max_depth,
+                    found: toks.len(),
+                },
+            });
+        }
+        if let Some(i) = list_index_out_of_range(&toks, flat.len()) {
+            return Err(invalid(
+                key,
+                format!(
+                    "list index {i} is out of range (the metadata has {} entries)",
+                    flat.len()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn list_index_out_of_range(toks: &[Tok], entries: usize) -> Option<usize> {
+    toks.iter().find_map(|t| match t {
+        Tok::List(i) if *i >= entries => Some(*i),
+        _ => None,
+    })
+}
+
+/// Rebuild the metadata tree from flattened `key = value` strings (`Unflatten`).
+///
+/// Entries that [`check_flat`] refuses (too deep, list index out of range) are skipped, so
+/// this never builds more than the input warrants; the stores call [`check_flat`] first and
+/// report them.
+pub fn unflatten(flat: &[(String, String)]) -> MetaValue {
     fn insert(node: &mut MetaValue, toks: &[Tok], value: &str) {
         let Some((first, rest)) = toks.split_first() else {
             *node = MetaValue::Str(value.to_string());
@@ -574,8 +634,14 @@ pub fn unflatten(flat: &[(String, String)]) -> MetaValue {
         }
     }
     let mut root = MetaValue::Map(Vec::new());
-    for (k, v) in flat {
-        insert(&mut root, &tokenize(k), v);
+    for (k, v) in flat.iter().take(MAX_FLAT_METADATA_ENTRIES) {
+        let toks = tokenize(k);
+        if toks.len() > Limits::SOPS_ENCRYPTED.max_depth
+            || list_index_out_of_range(&toks, flat.len()).is_some()
+        {
+            continue;
+        }
+        insert(&mut root, &toks, v);
     }
     root
 }

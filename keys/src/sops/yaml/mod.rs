@@ -29,12 +29,13 @@ use std::collections::HashMap;
 
 use granit_parser::ScalarStyle;
 
-use self::parse::{YDoc, YKind, YNode, column, parse_stream};
+use self::parse::{YDoc, YKind, YNode, column, parse_stream_with_limits};
 use self::scalar::{Context, Resolved, Style};
 use super::cipher::{EncryptedValue, Plain, Scalar};
 use super::error::{Location, Result, SopsError};
 use super::metadata::MetaValue;
 use super::tree::{MapItem, NO_SITE, Node, PlainTree, Sealed, SealedTree, Site};
+use crate::limits::Limits;
 
 /// A place in the text that a leaf or comment came from.
 #[derive(Debug, Clone)]
@@ -578,7 +579,15 @@ impl<'t> YamlText<'t> {
         indent: usize,
         sealed: bool,
     ) -> Result<(YamlText<'t>, Vec<Node<Leafy>>)> {
-        let docs = parse_stream(text)?;
+        // Encrypted files are larger than their plaintext (every value becomes `ENC[…]`, each
+        // document gains a `sops:` block): they get the encrypted-input limits, so whatever
+        // sealbox encrypts within the plaintext limits it can read back.
+        let limits = if sealed {
+            Limits::SOPS_ENCRYPTED
+        } else {
+            Limits::DEFAULT
+        };
+        let docs = parse_stream_with_limits(text, &limits)?;
         let mut sites = Vec::new();
         let mut trees = Vec::new();
         let mut meta_ranges = Vec::new();

@@ -6,6 +6,7 @@
 
 use granit_parser::{Event, Options, Parser, ScalarStyle, StructureStyle};
 
+use crate::limits::{Limits, YamlBudget, check_size};
 use crate::sops::error::{Result, SopsError};
 
 /// A byte range in the source.
@@ -170,8 +171,21 @@ fn parse_err(reason: String) -> SopsError {
     }
 }
 
-/// Parse a YAML stream into documents with byte ranges.
+/// Parse a YAML stream into documents with byte ranges, within [`Limits::DEFAULT`].
 pub fn parse_stream(text: &str) -> Result<Vec<YDoc>> {
+    parse_stream_with_limits(text, &Limits::DEFAULT)
+}
+
+/// Parse a YAML stream into documents with byte ranges. Every event first goes through a
+/// [`YamlBudget`], so a stream whose alias expansion, nesting or document count exceeds
+/// `limits` is refused before the tree (which the store later expands aliases into) exists.
+pub fn parse_stream_with_limits(text: &str, limits: &Limits) -> Result<Vec<YDoc>> {
+    let limit_err = |source| SopsError::Limit {
+        format: "YAML",
+        source,
+    };
+    check_size(text.len(), limits).map_err(limit_err)?;
+    let mut budget = YamlBudget::new(*limits);
     let mut opts = Options::default();
     opts.emit_comments = true;
     opts.emit_anchor_events = true;
@@ -208,6 +222,7 @@ pub fn parse_stream(text: &str) -> Result<Vec<YDoc>> {
 
     for ev in parser {
         let (ev, span) = ev.map_err(|e| parse_err(e.to_string()))?;
+        budget.event(&ev).map_err(limit_err)?;
         let s = span.start.byte_offset().unwrap_or(span.start.index());
         let e = span.end.byte_offset().unwrap_or(span.end.index());
         match ev {

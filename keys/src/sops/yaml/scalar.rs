@@ -292,9 +292,10 @@ fn analyze(value: &str) -> Analysis {
     let (mut break_space, mut space_break) = (false, false);
     let (mut prev_space, mut prev_break) = (false, false);
     let mut preceded_by_ws = true;
-    let chars: Vec<char> = value.chars().collect();
-    for (i, &c) in chars.iter().enumerate() {
-        let next = chars.get(i + 1).copied();
+    let mut iter = value.chars().peekable();
+    let mut i = 0usize;
+    while let Some(c) = iter.next() {
+        let next = iter.peek().copied();
         let followed_by_ws = next.is_none_or(|n| is_blank(n) || is_break(n));
         if i == 0 {
             match c {
@@ -336,7 +337,7 @@ fn analyze(value: &str) -> Analysis {
         } else if !is_printable(c) {
             special = true;
         }
-        let last = i + 1 == chars.len();
+        let last = next.is_none();
         if c == ' ' {
             if i == 0 {
                 leading_space = true;
@@ -367,6 +368,7 @@ fn analyze(value: &str) -> Analysis {
             prev_break = false;
         }
         preceded_by_ws = is_blank(c) || is_break(c);
+        i += 1;
     }
     let mut a = Analysis {
         multiline: line_breaks,
@@ -449,6 +451,22 @@ pub fn plain_allowed(s: &str, ctx: &Context) -> bool {
 
 /// Pick the style yaml.v3 (as sops drives it) writes a string in.
 pub fn canonical_string_style(s: &str, ctx: &Context) -> Style {
+    // Fast path for the common case (identifiers, tokens, URLs without `: `/` #`): a string
+    // that starts with a letter other than those of YAML's special words and holds only
+    // these characters is always written plain.
+    let b = s.as_bytes();
+    if !b.is_empty()
+        && b[0].is_ascii_alphabetic()
+        && !matches!(
+            b[0],
+            b'y' | b'Y' | b'n' | b'N' | b't' | b'T' | b'f' | b'F' | b'o' | b'O'
+        )
+        && b.iter().all(|c| {
+            c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.' | b'/' | b'+' | b'=')
+        })
+    {
+        return Style::Plain;
+    }
     let can_plain = matches!(resolve_plain(s), Resolved::Value(Scalar::Str(_)))
         && !(is_base60_float(s) || is_old_bool(s));
     let requested = if s.contains('\n') {
