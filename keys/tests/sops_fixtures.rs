@@ -20,7 +20,8 @@ fn identities(files: &[serde_json::Value]) -> Identities {
         let name = f.as_str().unwrap();
         let bytes = std::fs::read(dir().join(name)).unwrap();
         if name.ends_with(".agekey") {
-            ids.add_age_keys(std::str::from_utf8(&bytes).unwrap(), name).unwrap();
+            ids.add_age_keys(std::str::from_utf8(&bytes).unwrap(), name)
+                .unwrap();
         } else {
             ids.add_ssh_private_key(&bytes, name).unwrap();
         }
@@ -45,7 +46,13 @@ fn every_fixture_decrypts_to_expected_bytes() {
         let input = std::fs::read(dir().join(file)).unwrap();
         let expected = std::fs::read(dir().join(f["expected"].as_str().unwrap())).unwrap();
         let ids = identities(f["decrypt_with"].as_array().unwrap());
-        match OpenedFile::open(&input, format_of(f, file), &ids, false, StoreOptions::default()) {
+        match OpenedFile::open(
+            &input,
+            format_of(f, file),
+            &ids,
+            false,
+            StoreOptions::default(),
+        ) {
             Ok(o) if o.plaintext() == expected.as_slice() => {}
             Ok(o) => failures.push(format!(
                 "{file}: output differs\n--- got\n{}\n--- want\n{}",
@@ -55,8 +62,15 @@ fn every_fixture_decrypts_to_expected_bytes() {
             Err(e) => failures.push(format!("{file}: {e}")),
         }
         // Cipher level: the known data key opens it too.
-        let key = DataKey::from_bytes(&hex::decode(f["data_key_hex"].as_str().unwrap()).unwrap()).unwrap();
-        if let Err(e) = OpenedFile::open_with_data_key(&input, format_of(f, file), &key, false, StoreOptions::default()) {
+        let key = DataKey::from_bytes(&hex::decode(f["data_key_hex"].as_str().unwrap()).unwrap())
+            .unwrap();
+        if let Err(e) = OpenedFile::open_with_data_key(
+            &input,
+            format_of(f, file),
+            &key,
+            false,
+            StoreOptions::default(),
+        ) {
             failures.push(format!("{file} (data key): {e}"));
         }
     }
@@ -70,16 +84,32 @@ fn every_negative_case_fails_with_sops_exit_code() {
     for n in m["negative"].as_array().unwrap() {
         let file = n["file"].as_str().unwrap();
         let input = std::fs::read(dir().join(file)).unwrap();
-        let ids = identities(n.get("decrypt_with").and_then(|d| d.as_array()).map(Vec::as_slice).unwrap_or(&[]));
-        let ignore_mac = n["extra_args"].as_array().is_some_and(|a| a.iter().any(|x| x == "--ignore-mac"));
+        let ids = identities(
+            n.get("decrypt_with")
+                .and_then(|d| d.as_array())
+                .map(Vec::as_slice)
+                .unwrap_or(&[]),
+        );
+        let ignore_mac = n["extra_args"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|x| x == "--ignore-mac"));
         let want = n["expect_exit"].as_u64().unwrap() as u8;
-        let result = OpenedFile::open(&input, Format::from_path(file), &ids, ignore_mac, StoreOptions::default());
+        let result = OpenedFile::open(
+            &input,
+            Format::from_path(file),
+            &ids,
+            ignore_mac,
+            StoreOptions::default(),
+        );
         let got = match &result {
             Ok(_) => 0,
             Err(e) => e.sops_exit_code(),
         };
         if got != want {
-            failures.push(format!("{file}: exit {got}, want {want} ({:?})", result.as_ref().err().map(|e| e.to_string())));
+            failures.push(format!(
+                "{file}: exit {got}, want {want} ({:?})",
+                result.as_ref().err().map(|e| e.to_string())
+            ));
             continue;
         }
         if let (Ok(o), Some(exp)) = (&result, n.get("expected").and_then(|e| e.as_str())) {
@@ -97,14 +127,26 @@ fn upstream_313_files_decrypt_like_local_sops() {
     let readme = std::fs::read_to_string(dir().join("upstream/README.md")).unwrap();
     let mut failures = Vec::new();
     let mut n = 0;
-    for line in readme.lines().filter(|l| l.starts_with("| `") && l.contains("expected-by-local-sops")) {
-        let cols: Vec<&str> = line.split('|').map(|c| c.trim().trim_matches('`')).collect();
+    for line in readme
+        .lines()
+        .filter(|l| l.starts_with("| `") && l.contains("expected-by-local-sops"))
+    {
+        let cols: Vec<&str> = line
+            .split('|')
+            .map(|c| c.trim().trim_matches('`'))
+            .collect();
         let (file, key_hex, expected) = (cols[1], cols[2], cols[4]);
         n += 1;
         let input = std::fs::read(dir().join("upstream").join(file)).unwrap();
         let want = std::fs::read(dir().join("upstream").join(expected)).unwrap();
         let key = DataKey::from_bytes(&hex::decode(key_hex).unwrap()).unwrap();
-        match OpenedFile::open_with_data_key(&input, Format::from_path(file), &key, false, StoreOptions::default()) {
+        match OpenedFile::open_with_data_key(
+            &input,
+            Format::from_path(file),
+            &key,
+            false,
+            StoreOptions::default(),
+        ) {
             Ok(o) if o.plaintext() == want.as_slice() => {}
             Ok(o) => failures.push(format!(
                 "{file}: differs\n--- got\n{}\n--- want\n{}",
