@@ -133,7 +133,8 @@ impl FakeProvider {
     pub(crate) async fn find(&self, find: &FindRef) -> Result<SecretMap> {
         self.simulate_latency().await;
         let result = self.find_now(find);
-        self.metrics.call(ProviderKind::Fake, "GetAllSecrets", &result);
+        self.metrics
+            .call(ProviderKind::Fake, "GetAllSecrets", &result);
         result
     }
 
@@ -146,7 +147,9 @@ impl FakeProvider {
         let entries = self.entries();
         let mut latest: HashMap<&str, (&str, &SecretValue)> = HashMap::new();
         for (map_key, entry) in entries.iter() {
-            let name = map_key.strip_suffix(entry.version.as_str()).unwrap_or(map_key);
+            let name = map_key
+                .strip_suffix(entry.version.as_str())
+                .unwrap_or(map_key);
             if !matcher.is_match(name) {
                 continue;
             }
@@ -187,7 +190,10 @@ impl FakeProvider {
             None => value.clone(),
             Some(property) => {
                 let text = value.expose_str().ok_or_else(|| {
-                    ProviderError::invalid_ref(&push.remote_key, "a property push needs a UTF-8 value")
+                    ProviderError::invalid_ref(
+                        &push.remote_key,
+                        "a property push needs a UTF-8 value",
+                    )
                 })?;
                 let current = entries
                     .get(&slot)
@@ -217,11 +223,15 @@ impl FakeProvider {
         self.simulate_latency().await;
         let mut entries = self.entries();
         let slot = map_key(&push.remote_key, "");
-        if entries.get(&slot).is_some_and(|e| e.origin == Origin::Pushed) {
+        if entries
+            .get(&slot)
+            .is_some_and(|e| e.origin == Origin::Pushed)
+        {
             entries.remove(&slot);
         }
         let result = Ok(());
-        self.metrics.call(ProviderKind::Fake, "DeleteSecret", &result);
+        self.metrics
+            .call(ProviderKind::Fake, "DeleteSecret", &result);
         result
     }
 

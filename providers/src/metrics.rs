@@ -74,7 +74,12 @@ impl Metrics {
         (Self(counters.clone()), counters)
     }
 
-    pub(crate) fn call<T, E>(&self, provider: ProviderKind, call: &'static str, result: &Result<T, E>) {
+    pub(crate) fn call<T, E>(
+        &self,
+        provider: ProviderKind,
+        call: &'static str,
+        result: &Result<T, E>,
+    ) {
         let outcome = if result.is_ok() {
             Outcome::Success
         } else {
@@ -119,7 +124,9 @@ struct CounterState {
 
 impl Counters {
     fn state(&self) -> std::sync::MutexGuard<'_, CounterState> {
-        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Calls of one kind, both outcomes.
@@ -168,13 +175,21 @@ impl Counters {
 
     /// Reads that joined an identical read in flight.
     pub fn dedup_joins(&self, provider: ProviderKind) -> u64 {
-        self.state().dedup_joins.get(&provider).copied().unwrap_or(0)
+        self.state()
+            .dedup_joins
+            .get(&provider)
+            .copied()
+            .unwrap_or(0)
     }
 }
 
 impl MetricsSink for Counters {
     fn api_call(&self, provider: ProviderKind, call: &'static str, outcome: Outcome) {
-        *self.state().calls.entry((provider, call, outcome)).or_default() += 1;
+        *self
+            .state()
+            .calls
+            .entry((provider, call, outcome))
+            .or_default() += 1;
     }
 
     fn cache_hit(&self, provider: ProviderKind) {

@@ -164,7 +164,11 @@ impl Provider {
     }
 
     /// Applies `reference.property` to a payload with the rules of this provider.
-    pub(crate) fn resolve(&self, reference: &RemoteRef, payload: SecretValue) -> Result<SecretValue> {
+    pub(crate) fn resolve(
+        &self,
+        reference: &RemoteRef,
+        payload: SecretValue,
+    ) -> Result<SecretValue> {
         let Some(property) = reference.property() else {
             return Ok(payload);
         };
@@ -180,7 +184,10 @@ impl Provider {
                 )
             })?,
             ProviderKind::Vault => vault_property(&text, property).ok_or_else(|| {
-                ProviderError::invalid_ref(key, format!("cannot find secret data for key: {property:?}"))
+                ProviderError::invalid_ref(
+                    key,
+                    format!("cannot find secret data for key: {property:?}"),
+                )
             })?,
         };
         Ok(SecretValue::new(found))
@@ -217,7 +224,10 @@ mod tests {
         assert_eq!(vault_property(data, "a.b").unwrap(), b"literal");
         assert_eq!(vault_property(data, "a").unwrap(), br#"{"b":"nested"}"#);
         assert_eq!(vault_property(data, "n").unwrap(), b"5");
-        assert_eq!(vault_property(data, "o").unwrap(), br#"{"x":"\u003c","y":1}"#);
+        assert_eq!(
+            vault_property(data, "o").unwrap(),
+            br#"{"x":"\u003c","y":1}"#
+        );
         assert_eq!(vault_property(data, "o.x").unwrap(), b"<");
         assert_eq!(vault_property(data, "missing"), None);
     }

@@ -75,7 +75,10 @@ mod tests {
     #[test]
     fn debug_never_shows_the_value() {
         let value = SecretValue::from("hunter2-top-secret");
-        let shown = format!("{value:?} {:?}", SecretMap::from([("k".into(), value.clone())]));
+        let shown = format!(
+            "{value:?} {:?}",
+            SecretMap::from([("k".into(), value.clone())])
+        );
         assert!(!shown.contains("hunter2"), "{shown}");
         assert!(shown.contains("REDACTED"));
         assert_eq!(value.expose(), b"hunter2-top-secret");

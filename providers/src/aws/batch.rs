@@ -138,7 +138,8 @@ impl Batcher {
         tokio::time::sleep(self.window).await;
         let batch = {
             let mut pending = self.pending();
-            (pending.generation == generation && !pending.waiters.is_empty()).then(|| pending.take())
+            (pending.generation == generation && !pending.waiters.is_empty())
+                .then(|| pending.take())
         };
         if let Some(batch) = batch {
             self.run(batch).await;

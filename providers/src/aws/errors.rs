@@ -47,9 +47,8 @@ const UNAVAILABLE: &[&str] = &[
 pub(crate) fn is_not_found(code: Option<&str>, message: Option<&str>) -> bool {
     match code {
         Some("ResourceNotFoundException") => true,
-        Some("InvalidParameterException" | "InvalidRequestException") => {
-            message.is_some_and(|m| m.contains("marked for deletion") || m.contains("marked deleted"))
-        }
+        Some("InvalidParameterException" | "InvalidRequestException") => message
+            .is_some_and(|m| m.contains("marked for deletion") || m.contains("marked deleted")),
         _ => false,
     }
 }
@@ -123,7 +122,10 @@ where
             }
         }
         SdkError::ResponseError(_) => ProviderError::Unavailable {
-            message: format!("unreadable response from AWS Secrets Manager: {}", chain(&error)),
+            message: format!(
+                "unreadable response from AWS Secrets Manager: {}",
+                chain(&error)
+            ),
         },
         SdkError::ConstructionFailure(_) => ProviderError::config(chain(&error)),
         _ => ProviderError::backend(chain(&error)),
@@ -142,9 +144,16 @@ mod tests {
         let kind = |code: &str, msg: &str, status: u16| {
             classify_code("k", Some(code), Some(msg), Some(status), None).kind()
         };
-        assert_eq!(kind("ResourceNotFoundException", "nope", 400), ErrorKind::NotFound);
         assert_eq!(
-            kind("InvalidParameterException", "You can't perform this operation on the secret because it was marked for deletion.", 400),
+            kind("ResourceNotFoundException", "nope", 400),
+            ErrorKind::NotFound
+        );
+        assert_eq!(
+            kind(
+                "InvalidParameterException",
+                "You can't perform this operation on the secret because it was marked for deletion.",
+                400
+            ),
             ErrorKind::NotFound
         );
         assert_eq!(
@@ -152,13 +161,23 @@ mod tests {
             ErrorKind::Backend
         );
         assert_eq!(
-            kind("InvalidRequestException", "... because it is currently marked deleted.", 400),
+            kind(
+                "InvalidRequestException",
+                "... because it is currently marked deleted.",
+                400
+            ),
             ErrorKind::NotFound
         );
-        assert_eq!(kind("ThrottlingException", "Rate exceeded", 400), ErrorKind::Throttled);
+        assert_eq!(
+            kind("ThrottlingException", "Rate exceeded", 400),
+            ErrorKind::Throttled
+        );
         assert_eq!(kind("Whatever", "", 429), ErrorKind::Throttled);
         assert_eq!(kind("AccessDeniedException", "", 400), ErrorKind::Forbidden);
-        assert_eq!(kind("InternalServiceError", "", 500), ErrorKind::Unavailable);
+        assert_eq!(
+            kind("InternalServiceError", "", 500),
+            ErrorKind::Unavailable
+        );
         assert_eq!(kind("Odd", "", 503), ErrorKind::Unavailable);
         assert_eq!(kind("DecryptionFailure", "", 400), ErrorKind::Backend);
         let throttled = classify_code(

@@ -219,7 +219,8 @@ impl AwsProvider {
         name: &str,
     ) -> Result<aws_sdk_secretsmanager::operation::describe_secret::DescribeSecretOutput> {
         let response = self.client.describe_secret().secret_id(name).send().await;
-        self.metrics.call(ProviderKind::Aws, "DescribeSecret", &response);
+        self.metrics
+            .call(ProviderKind::Aws, "DescribeSecret", &response);
         response.map_err(|e| errors::classify(name, e))
     }
 
@@ -279,7 +280,8 @@ impl AwsProvider {
                 .set_next_token(next_token.take())
                 .send()
                 .await;
-            self.metrics.call(ProviderKind::Aws, "ListSecrets", &response);
+            self.metrics
+                .call(ProviderKind::Aws, "ListSecrets", &response);
             let output = response.map_err(|e| errors::classify("find", e))?;
             names.extend(
                 output
@@ -294,10 +296,9 @@ impl AwsProvider {
                 _ => break,
             }
         }
-        let reads = futures::future::join_all(
-            names.iter().map(|name| self.batcher.get(name.clone())),
-        )
-        .await;
+        let reads =
+            futures::future::join_all(names.iter().map(|name| self.batcher.get(name.clone())))
+                .await;
         let mut found = SecretMap::new();
         for (name, read) in names.into_iter().zip(reads) {
             match read {

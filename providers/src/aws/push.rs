@@ -358,7 +358,12 @@ mod tests {
         assert!(o.as_string);
         assert_eq!(o.user_tags.get("team").map(String::as_str), Some("core"));
         let bad_kind = json!({"apiVersion": METADATA_API_VERSION, "kind": "Other"});
-        assert!(options(Some(&bad_kind)).unwrap_err().to_string().contains("unexpected kind"));
+        assert!(
+            options(Some(&bad_kind))
+                .unwrap_err()
+                .to_string()
+                .contains("unexpected kind")
+        );
         let managed = json!({"apiVersion": METADATA_API_VERSION, "kind": METADATA_KIND,
             "spec": {"tags": {"managed-by": "me"}}});
         assert!(options(Some(&managed)).is_err());

@@ -11,8 +11,9 @@ use crate::value::{SecretMap, SecretValue};
 /// unquoted, every other member keeps its raw JSON text. A later duplicate key wins, as in
 /// a Go map.
 pub(crate) fn raw_members(key: &str, payload: &[u8]) -> Result<SecretMap> {
-    let text = std::str::from_utf8(payload)
-        .map_err(|_| ProviderError::invalid_ref(key, "value is not UTF-8 JSON; cannot extract keys"))?;
+    let text = std::str::from_utf8(payload).map_err(|_| {
+        ProviderError::invalid_ref(key, "value is not UTF-8 JSON; cannot extract keys")
+    })?;
     if text.trim() == "null" {
         return Ok(SecretMap::new());
     }
@@ -66,7 +67,11 @@ mod tests {
 
     #[test]
     fn raw_members_unquote_strings_and_keep_raw_json() {
-        let map = raw_members("k", br#"{"s":"x\ny","n":1.50,"o":{ "a" : 1 },"b":false,"z":null}"#).unwrap();
+        let map = raw_members(
+            "k",
+            br#"{"s":"x\ny","n":1.50,"o":{ "a" : 1 },"b":false,"z":null}"#,
+        )
+        .unwrap();
         assert_eq!(
             show(&map),
             vec![
@@ -85,7 +90,8 @@ mod tests {
 
     #[test]
     fn decoded_members_follow_go_rules() {
-        let map = decoded_members("k", br#"{"n":1.50,"o":{"b":"<","a":1},"t":true,"z":null}"#).unwrap();
+        let map =
+            decoded_members("k", br#"{"n":1.50,"o":{"b":"<","a":1},"t":true,"z":null}"#).unwrap();
         assert_eq!(
             show(&map),
             vec![

@@ -123,9 +123,15 @@ mod tests {
         assert_eq!(byte_value(&json!("s"), NumberStyle::Literal), b"s");
         assert_eq!(byte_value(&json!(12), NumberStyle::Literal), b"12");
         assert_eq!(byte_value(&json!(1.25), NumberStyle::Float64), b"1.25");
-        assert_eq!(byte_value(&json!(1e21), NumberStyle::Float64), b"1000000000000000000000");
+        assert_eq!(
+            byte_value(&json!(1e21), NumberStyle::Float64),
+            b"1000000000000000000000"
+        );
         assert_eq!(byte_value(&json!(true), NumberStyle::Float64), b"true");
         assert_eq!(byte_value(&json!(null), NumberStyle::Float64), b"");
-        assert_eq!(byte_value(&json!({"b":1,"a":2}), NumberStyle::Float64), br#"{"a":2,"b":1}"#);
+        assert_eq!(
+            byte_value(&json!({"b":1,"a":2}), NumberStyle::Float64),
+            br#"{"a":2,"b":1}"#
+        );
     }
 }

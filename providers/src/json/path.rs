@@ -198,13 +198,19 @@ mod tests {
     #[test]
     fn aws_tries_the_literal_dotted_key_first() {
         assert_eq!(
-            aws_property(DOC, "a.b").map(String::from_utf8).unwrap().unwrap(),
+            aws_property(DOC, "a.b")
+                .map(String::from_utf8)
+                .unwrap()
+                .unwrap(),
             "literal-ab"
         );
         let only_nested = r#"{"a":{"b":"nested-ab"}}"#;
         assert_eq!(aws_property(only_nested, "a.b").unwrap(), b"nested-ab");
         assert_eq!(aws_property(DOC, "nested.a.b"), None);
-        assert_eq!(aws_property(DOC, r"nested.a\.b").unwrap(), b"dotted".to_vec());
+        assert_eq!(
+            aws_property(DOC, r"nested.a\.b").unwrap(),
+            b"dotted".to_vec()
+        );
         assert_eq!(aws_property("not json", "a"), None);
         assert_eq!(aws_property(r#"["x"]"#, "0").unwrap(), b"x");
     }

@@ -36,7 +36,9 @@ pub(crate) fn set_string(current: &str, path: &str, value: &str) -> Result<Strin
         serde_json::from_str::<Value>(current).map_err(|_| SetError::NotJson)?
     };
     let segments = segments(path);
-    let (last, parents) = segments.split_last().expect("split always yields a segment");
+    let (last, parents) = segments
+        .split_last()
+        .expect("split always yields a segment");
     let mut node = &mut root;
     let mut walked = String::new();
     for segment in parents {
@@ -62,7 +64,9 @@ pub(crate) fn set_string(current: &str, path: &str, value: &str) -> Result<Strin
 pub(crate) fn remove(current: &str, path: &str) -> Result<Option<String>, SetError> {
     let mut root = serde_json::from_str::<Value>(current).map_err(|_| SetError::NotJson)?;
     let segments = segments(path);
-    let (last, parents) = segments.split_last().expect("split always yields a segment");
+    let (last, parents) = segments
+        .split_last()
+        .expect("split always yields a segment");
     let mut node = &mut root;
     for segment in parents {
         match node {
@@ -97,16 +101,31 @@ mod tests {
             set_string(r#"{"x":2,"a":{"c":"3"}}"#, "a.b", "v").unwrap(),
             r#"{"x":2,"a":{"c":"3","b":"v"}}"#
         );
-        assert_eq!(set_string(r#"{"a":"old"}"#, "a", "new").unwrap(), r#"{"a":"new"}"#);
+        assert_eq!(
+            set_string(r#"{"a":"old"}"#, "a", "new").unwrap(),
+            r#"{"a":"new"}"#
+        );
         assert_eq!(set_string("plain text", "a", "v"), Err(SetError::NotJson));
-        assert!(matches!(set_string(r#"{"a":1}"#, "a.b", "v"), Err(SetError::NotAnObject(_))));
-        assert!(matches!(set_string("[1]", "a", "v"), Err(SetError::NotAnObject(_))));
+        assert!(matches!(
+            set_string(r#"{"a":1}"#, "a.b", "v"),
+            Err(SetError::NotAnObject(_))
+        ));
+        assert!(matches!(
+            set_string("[1]", "a", "v"),
+            Err(SetError::NotAnObject(_))
+        ));
     }
 
     #[test]
     fn removes_properties() {
-        assert_eq!(remove(r#"{"a":"1","b":"2"}"#, "a").unwrap().unwrap(), r#"{"b":"2"}"#);
+        assert_eq!(
+            remove(r#"{"a":"1","b":"2"}"#, "a").unwrap().unwrap(),
+            r#"{"b":"2"}"#
+        );
         assert_eq!(remove(r#"{"a":"1"}"#, "a").unwrap(), None);
-        assert_eq!(remove(r#"{"a":{"b":"1"},"c":1}"#, "a.b").unwrap().unwrap(), r#"{"a":{},"c":1}"#);
+        assert_eq!(
+            remove(r#"{"a":{"b":"1"},"c":1}"#, "a.b").unwrap().unwrap(),
+            r#"{"a":{},"c":1}"#
+        );
     }
 }

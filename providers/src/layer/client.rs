@@ -87,7 +87,10 @@ impl StoreClient {
         let cached = self
             .layer
             .get_or_call(cache_key, self.kind(), || async {
-                self.provider.find(find).await.map(|m| Cached::Map(Arc::new(m)))
+                self.provider
+                    .find(find)
+                    .await
+                    .map(|m| Cached::Map(Arc::new(m)))
             })
             .await?;
         match cached {

@@ -60,8 +60,7 @@ impl StorePool {
             return Ok(client.clone());
         }
         let identity = format!("{store}@{revision}");
-        let client =
-            Arc::new(StoreClient::connect(identity, config()?, self.layer.clone()).await?);
+        let client = Arc::new(StoreClient::connect(identity, config()?, self.layer.clone()).await?);
         let replaced = clients.insert(store.to_owned(), (revision.to_owned(), client.clone()));
         drop(clients);
         if let Some((_, old)) = replaced {

@@ -20,7 +20,11 @@ fn entry(key: &str, value: &str, version: Option<&str>) -> FakeEntry {
 fn config(latency_ms: u64) -> StoreConfig {
     StoreConfig::Fake(FakeConfig {
         data: vec![
-            entry("db", r#"{"user":"admin","password":"p1","n":7,"o":{"a":1}}"#, None),
+            entry(
+                "db",
+                r#"{"user":"admin","password":"p1","n":7,"o":{"a":1}}"#,
+                None,
+            ),
             entry("db", r#"{"user":"admin","password":"old"}"#, Some("v1")),
             entry("plain", "just text", None),
             entry("app/one", "1", None),
@@ -53,16 +57,44 @@ fn text(v: &SecretValue) -> &str {
 #[tokio::test]
 async fn fake_provider_follows_eso_semantics() {
     let (s, _, _) = store(Duration::from_secs(10), 0).await;
-    assert_eq!(text(&s.get(&RemoteRef::key("db").with_property("password")).await.unwrap()), "p1");
-    assert_eq!(text(&s.get(&RemoteRef::key("db").with_property("n")).await.unwrap()), "7");
     assert_eq!(
-        text(&s.get(&RemoteRef::key("db").with_version("v1").with_property("password")).await.unwrap()),
+        text(
+            &s.get(&RemoteRef::key("db").with_property("password"))
+                .await
+                .unwrap()
+        ),
+        "p1"
+    );
+    assert_eq!(
+        text(
+            &s.get(&RemoteRef::key("db").with_property("n"))
+                .await
+                .unwrap()
+        ),
+        "7"
+    );
+    assert_eq!(
+        text(
+            &s.get(
+                &RemoteRef::key("db")
+                    .with_version("v1")
+                    .with_property("password")
+            )
+            .await
+            .unwrap()
+        ),
         "old"
     );
     // A version that does not exist, and a missing property, are "not found" in ESO's fake.
-    let missing_version = s.get(&RemoteRef::key("db").with_version("v9")).await.unwrap_err();
+    let missing_version = s
+        .get(&RemoteRef::key("db").with_version("v9"))
+        .await
+        .unwrap_err();
     assert_eq!(missing_version.kind(), ErrorKind::NotFound);
-    let missing_property = s.get(&RemoteRef::key("db").with_property("nope")).await.unwrap_err();
+    let missing_property = s
+        .get(&RemoteRef::key("db").with_property("nope"))
+        .await
+        .unwrap_err();
     assert_eq!(missing_property.kind(), ErrorKind::NotFound);
 
     let map = s.get_map(&RemoteRef::key("db")).await.unwrap();
@@ -80,18 +112,27 @@ async fn fake_provider_follows_eso_semantics() {
         })
         .await
         .unwrap();
-    assert_eq!(found.keys().cloned().collect::<Vec<_>>(), ["app/one", "app/two"]);
+    assert_eq!(
+        found.keys().cloned().collect::<Vec<_>>(),
+        ["app/one", "app/two"]
+    );
     assert_eq!(text(&found["app/two"]), "2b", "the highest version wins");
     let by_tags = FindRef {
         tags: [("env".to_owned(), "dev".to_owned())].into(),
         ..FindRef::default()
     };
-    assert_eq!(s.find(&by_tags).await.unwrap_err().kind(), ErrorKind::Config);
+    assert_eq!(
+        s.find(&by_tags).await.unwrap_err().kind(),
+        ErrorKind::Config
+    );
     let bad_regexp = FindRef {
         name_regexp: Some("(".into()),
         ..FindRef::default()
     };
-    assert_eq!(s.find(&bad_regexp).await.unwrap_err().kind(), ErrorKind::Config);
+    assert_eq!(
+        s.find(&bad_regexp).await.unwrap_err().kind(),
+        ErrorKind::Config
+    );
 }
 
 #[tokio::test]
@@ -99,23 +140,43 @@ async fn fake_push_delete_and_exists() {
     let (s, _, _) = store(Duration::from_secs(10), 0).await;
     let pushed = PushRef::key("pushed");
     assert!(!s.exists(&pushed).await.unwrap());
-    s.push(&pushed.clone().with_property("a"), &SecretValue::from("1"), None)
-        .await
-        .unwrap();
-    s.push(&pushed.clone().with_property("b.c"), &SecretValue::from("2"), None)
-        .await
-        .unwrap();
+    s.push(
+        &pushed.clone().with_property("a"),
+        &SecretValue::from("1"),
+        None,
+    )
+    .await
+    .unwrap();
+    s.push(
+        &pushed.clone().with_property("b.c"),
+        &SecretValue::from("2"),
+        None,
+    )
+    .await
+    .unwrap();
     assert!(s.exists(&pushed).await.unwrap());
     // The push invalidated the cache: the read sees the merged object.
-    assert_eq!(text(&s.get(&RemoteRef::key("pushed")).await.unwrap()), r#"{"a":"1","b":{"c":"2"}}"#);
+    assert_eq!(
+        text(&s.get(&RemoteRef::key("pushed")).await.unwrap()),
+        r#"{"a":"1","b":{"c":"2"}}"#
+    );
     // Values defined in the store spec cannot be overwritten.
-    let err = s.push(&PushRef::key("plain"), &SecretValue::from("x"), None).await.unwrap_err();
+    let err = s
+        .push(&PushRef::key("plain"), &SecretValue::from("x"), None)
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Forbidden);
     s.delete(&pushed).await.unwrap();
     assert!(!s.exists(&pushed).await.unwrap());
-    assert_eq!(s.get(&RemoteRef::key("pushed")).await.unwrap_err().kind(), ErrorKind::NotFound);
+    assert_eq!(
+        s.get(&RemoteRef::key("pushed")).await.unwrap_err().kind(),
+        ErrorKind::NotFound
+    );
     s.delete(&PushRef::key("plain")).await.unwrap();
-    assert!(s.exists(&PushRef::key("plain")).await.unwrap(), "static entries survive delete");
+    assert!(
+        s.exists(&PushRef::key("plain")).await.unwrap(),
+        "static entries survive delete"
+    );
 }
 
 #[tokio::test]
@@ -139,7 +200,9 @@ async fn concurrent_identical_reads_share_one_call_and_cache_serves_the_rest() {
     assert_eq!(counters.calls(ProviderKind::Fake, "GetSecret"), 1);
     assert_eq!(counters.cache_hits(ProviderKind::Fake), 1);
     // A different version is a different read.
-    s.get(&RemoteRef::key("db").with_version("v1")).await.unwrap();
+    s.get(&RemoteRef::key("db").with_version("v1"))
+        .await
+        .unwrap();
     assert_eq!(counters.calls(ProviderKind::Fake, "GetSecret"), 2);
 }
 
@@ -152,10 +215,18 @@ async fn ttl_expiry_and_invalidation_send_reads_to_the_store() {
     assert_eq!(counters.calls(ProviderKind::Fake, "GetSecret"), 1);
     tokio::time::sleep(Duration::from_millis(200)).await;
     s.get(&r).await.unwrap();
-    assert_eq!(counters.calls(ProviderKind::Fake, "GetSecret"), 2, "expired entries are re-read");
+    assert_eq!(
+        counters.calls(ProviderKind::Fake, "GetSecret"),
+        2,
+        "expired entries are re-read"
+    );
     s.invalidate("db");
     s.get(&r).await.unwrap();
-    assert_eq!(counters.calls(ProviderKind::Fake, "GetSecret"), 3, "force-sync re-reads");
+    assert_eq!(
+        counters.calls(ProviderKind::Fake, "GetSecret"),
+        3,
+        "force-sync re-reads"
+    );
     s.invalidate_all();
     assert!(layer.is_empty());
 }
@@ -184,14 +255,26 @@ async fn stores_and_revisions_never_share_cached_values() {
     let (metrics, counters) = Metrics::counters();
     let layer = RequestLayer::new(LayerConfig::default(), metrics);
     let pool = StorePool::new(layer);
-    let a1 = pool.get_or_connect("a", "1", || Ok(config(0))).await.unwrap();
-    let again = pool.get_or_connect("a", "1", || panic!("must reuse")).await.unwrap();
+    let a1 = pool
+        .get_or_connect("a", "1", || Ok(config(0)))
+        .await
+        .unwrap();
+    let again = pool
+        .get_or_connect("a", "1", || panic!("must reuse"))
+        .await
+        .unwrap();
     assert!(Arc::ptr_eq(&a1, &again));
-    let b = pool.get_or_connect("b", "1", || Ok(config(0))).await.unwrap();
+    let b = pool
+        .get_or_connect("b", "1", || Ok(config(0)))
+        .await
+        .unwrap();
     a1.get(&RemoteRef::key("db")).await.unwrap();
     b.get(&RemoteRef::key("db")).await.unwrap();
     assert_eq!(counters.calls(ProviderKind::Fake, "GetSecret"), 2);
-    let a2 = pool.get_or_connect("a", "2", || Ok(config(0))).await.unwrap();
+    let a2 = pool
+        .get_or_connect("a", "2", || Ok(config(0)))
+        .await
+        .unwrap();
     assert!(!Arc::ptr_eq(&a1, &a2));
     assert!(pool.get("a", "1").await.is_none());
     a2.get(&RemoteRef::key("db")).await.unwrap();

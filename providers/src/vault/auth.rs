@@ -156,7 +156,10 @@ impl Endpoint {
             settings.namespace(Some(ns.to_owned()));
         }
         let settings = settings.build().map_err(|e| {
-            ProviderError::config(format!("vault: invalid server address {:?}: {e}", self.address))
+            ProviderError::config(format!(
+                "vault: invalid server address {:?}: {e}",
+                self.address
+            ))
         })?;
         VaultClient::new(settings)
             .map_err(|e| ProviderError::config(format!("vault: cannot build a client: {e}")))
@@ -165,9 +168,7 @@ impl Endpoint {
     /// The namespace logins happen in: `auth.namespace` if set (empty = root), else the
     /// store's namespace.
     fn login_namespace(&self) -> Option<&str> {
-        self.auth_namespace
-            .as_deref()
-            .or(self.namespace.as_deref())
+        self.auth_namespace.as_deref().or(self.namespace.as_deref())
     }
 }
 
@@ -236,7 +237,11 @@ impl TokenManager {
     /// call logs in again.
     pub(crate) async fn discard(&self, generation: u64) {
         let mut state = self.state.lock().await;
-        if state.1.as_ref().is_some_and(|l| l.session.generation == generation) {
+        if state
+            .1
+            .as_ref()
+            .is_some_and(|l| l.session.generation == generation)
+        {
             state.1 = None;
         }
     }
@@ -299,7 +304,9 @@ impl TokenManager {
                 data: self
                     .endpoint
                     .client(token.expose_secret(), self.endpoint.namespace.as_deref())?,
-                own: self.endpoint.client(token.expose_secret(), login_ns.as_deref())?,
+                own: self
+                    .endpoint
+                    .client(token.expose_secret(), login_ns.as_deref())?,
                 generation,
             }),
             issued: Instant::now(),
@@ -362,7 +369,8 @@ impl TokenManager {
         let session = self.session().await?;
         if self.is_static() {
             let result = vaultrs::token::lookup_self(&session.own).await;
-            self.metrics.call(ProviderKind::Vault, "LookupSelf", &result);
+            self.metrics
+                .call(ProviderKind::Vault, "LookupSelf", &result);
             result.map_err(|e| errors::classify("lookup-self", "token", e))?;
         }
         Ok(())

@@ -12,7 +12,10 @@ pub(crate) fn status(error: &ClientError) -> Option<u16> {
             // vaultrs does not re-export rustify's error type; its Debug form carries the code.
             let debug = format!("{source:?}");
             let rest = debug.split("ServerResponseError { code: ").nth(1)?;
-            rest.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
+            rest.split(|c: char| !c.is_ascii_digit())
+                .next()?
+                .parse()
+                .ok()
         }
         _ => None,
     }

@@ -155,7 +155,10 @@ impl VaultProvider {
                 let version = version
                     .map(|v| {
                         v.parse::<u64>().map_err(|_| {
-                            ProviderError::invalid_ref(key, format!("version {v:?} is not a KV v2 version number"))
+                            ProviderError::invalid_ref(
+                                key,
+                                format!("version {v:?} is not a KV v2 version number"),
+                            )
                         })
                     })
                     .transpose()?;
@@ -199,8 +202,11 @@ impl VaultProvider {
                         async move { kv2::read_metadata(c.data(), &at.mount, &at.path).await }
                     })
                     .await?;
-                let mut out: BTreeMap<String, String> =
-                    meta.custom_metadata.unwrap_or_default().into_iter().collect();
+                let mut out: BTreeMap<String, String> = meta
+                    .custom_metadata
+                    .unwrap_or_default()
+                    .into_iter()
+                    .collect();
                 out.insert("created_time".into(), meta.created_time);
                 out.insert("current_version".into(), meta.current_version.to_string());
                 out.insert("delete_version_after".into(), meta.delete_version_after);
@@ -310,10 +316,7 @@ impl VaultProvider {
                     }
                     // ESO: with a name regexp, tags are not looked at.
                     let metadata = self.read_metadata(&name).await?;
-                    let matches = find
-                        .tags
-                        .iter()
-                        .all(|(k, v)| metadata.get(k) == Some(v));
+                    let matches = find.tags.iter().all(|(k, v)| metadata.get(k) == Some(v));
                     Ok(matches.then_some(name))
                 }
             })
@@ -508,9 +511,9 @@ impl VaultProvider {
                         let version = self.version;
                         async move {
                             match version {
-                                KvVersion::V2 => {
-                                    kv2::set(c.data(), &at.mount, &at.path, &data).await.map(|_| ())
-                                }
+                                KvVersion::V2 => kv2::set(c.data(), &at.mount, &at.path, &data)
+                                    .await
+                                    .map(|_| ()),
                                 KvVersion::V1 => {
                                     let refs: HashMap<&str, Value> =
                                         data.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();

@@ -75,7 +75,10 @@ mod tests {
         assert_eq!(url(m, V2, "secret/path/data/foo"), "secret/path/data/foo");
         assert_eq!(url(m, V1, "secret/path/foo"), "secret/path/foo");
         assert_eq!(url(None, V2, "secret/path/foo"), "secret/data/path/foo");
-        assert_eq!(url(None, V2, "secret/path/data/foo"), "secret/path/data/foo");
+        assert_eq!(
+            url(None, V2, "secret/path/data/foo"),
+            "secret/path/data/foo"
+        );
         assert_eq!(url(None, V1, "secret/path/foo"), "secret/path/foo");
         assert_eq!(url(Some("secret"), V2, "app/db"), "secret/data/app/db");
     }
