@@ -36,6 +36,8 @@ pub enum Code {
     Keyring = 16,
     /// A SealedSecret template could not be rendered.
     Template = 17,
+    /// An input file (Secret, SealedSecret, key, value) could not be read.
+    InputUnreadable = 18,
     /// The cluster or controller could not be reached or refused the request.
     Cluster = 20,
 }
@@ -59,6 +61,7 @@ impl Code {
         (Code::CannotUnseal, "no key could decrypt a sealed value"),
         (Code::Keyring, "local keyring missing, unreadable or empty"),
         (Code::Template, "SealedSecret template could not be rendered"),
+        (Code::InputUnreadable, "an input file could not be read"),
         (Code::Cluster, "cluster or controller unreachable or refused"),
     ];
 }

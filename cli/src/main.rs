@@ -41,7 +41,14 @@ struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-enum Command {}
+enum Command {
+    // Sealed Secrets (kubeseal-compatible). Help texts come from each `Args` struct, so
+    // their long descriptions are kept (a doc comment here would replace them).
+    Seal(commands::seal::Args),
+    Unseal(commands::unseal::Args),
+    Keys(commands::keys::Args),
+    Quickstart(commands::quickstart::Args),
+}
 
 fn exit_code_help() -> String {
     let mut s = String::from("Exit codes:\n  0  success\n");
@@ -66,6 +73,11 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
-    let _global = cli.global;
-    match cli.command {}
+    let global = cli.global;
+    match cli.command {
+        Command::Seal(args) => commands::seal::run(&global, args),
+        Command::Unseal(args) => commands::unseal::run(&global, args),
+        Command::Keys(args) => commands::keys::run(&global, args),
+        Command::Quickstart(args) => commands::quickstart::run(&global, args),
+    }
 }

@@ -1,1 +1,6 @@
 //! One module per subcommand. Each exposes an `Args` struct (clap) and a `run` function.
+
+pub mod keys;
+pub mod quickstart;
+pub mod seal;
+pub mod unseal;

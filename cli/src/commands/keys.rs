@@ -1,0 +1,335 @@
+//! `sealbox keys`: the local keyring of sealing keys (init, list, rotate, export-cert,
+//! backup, import), stored exactly as the Bitnami controller stores its keys.
+
+use std::path::PathBuf;
+
+use jiff::{SignedDuration, Timestamp};
+use sealbox_keys::sealing::backup::{
+    ManifestFormat, backup_list, import_keys, not_before_for_bare_key,
+};
+use sealbox_keys::sealing::{
+    Certificate, CertificateOptions, DEFAULT_KEY_PREFIX, KeySize, Keyring, RotationPolicy,
+    SealingKey, SystemClock,
+};
+use secrecy::ExposeSecret as _;
+
+use super::seal::write_output;
+use crate::Global;
+use crate::exit::{Code, WithCode as _, fail};
+use crate::keyring_dir::{FileMode, KEY_NAMESPACE, KeyringDir, write_atomically};
+
+/// Manage the local keyring of sealing keys.
+#[derive(Debug, clap::Args)]
+#[command(
+    long_about = "Manage the local keyring of sealing keys (default ~/.config/sealbox, or \
+--keyring DIR / SEALBOX_KEYRING). Each key is stored as a kubernetes.io/tls Secret like the \
+Bitnami controller's, so `keys backup` is exactly what\n  kubectl get secret -n kube-system \
+-l sealedsecrets.bitnami.com/sealed-secrets-key -o yaml\nprints, and `keys import` takes that \
+backup back."
+)]
+pub struct Args {
+    #[command(subcommand)]
+    command: KeysCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum KeysCommand {
+    /// Create the keyring with one RSA key and certificate (does nothing if it has keys).
+    Init(InitArgs),
+    /// List the keys, newest (the sealing key) first.
+    List,
+    /// Make a new sealing key; older keys stay for unsealing.
+    Rotate(RotateArgs),
+    /// Print the sealing certificate (what the controller serves at /v1/cert.pem).
+    ExportCert(ExportCertArgs),
+    /// Print every key as a v1 List of key Secrets (a kubectl-compatible backup).
+    Backup(BackupArgs),
+    /// Add keys from a key backup (v1 List), key Secret(s), or PEM private keys.
+    Import(ImportArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct InitArgs {
+    /// RSA key size in bits (2048, 3072 or 4096; the controller uses 4096).
+    #[arg(long, default_value_t = 4096, value_name = "BITS", value_parser = parse_key_size)]
+    key_size: usize,
+}
+
+#[derive(Debug, clap::Args)]
+struct RotateArgs {
+    /// Only make a key if the newest is older than --renew-period.
+    #[arg(long)]
+    if_due: bool,
+    /// With --if-due: how old the newest key may get (controller default 720h).
+    #[arg(long, default_value = "720h", value_name = "DURATION", value_parser = parse_duration)]
+    renew_period: SignedDuration,
+    /// RSA key size in bits.
+    #[arg(long, default_value_t = 4096, value_name = "BITS", value_parser = parse_key_size)]
+    key_size: usize,
+}
+
+#[derive(Debug, clap::Args)]
+struct ExportCertArgs {
+    /// Write the certificate to FILE instead of stdout.
+    #[arg(short = 'w', long = "output", value_name = "FILE")]
+    output: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+struct BackupArgs {
+    /// Write the backup to FILE (mode 0600) instead of stdout.
+    #[arg(short = 'w', long = "output", value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Output format (yaml like `kubectl -o yaml`, or json).
+    #[arg(
+        short = 'o',
+        long = "format",
+        value_enum,
+        default_value = "yaml",
+        value_name = "FORMAT"
+    )]
+    format: BackupFormat,
+    /// Namespace written into the key Secrets (where the controller will find them).
+    #[arg(short = 'n', long, default_value = KEY_NAMESPACE, value_name = "NAMESPACE")]
+    namespace: String,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum BackupFormat {
+    Yaml,
+    Json,
+}
+
+#[derive(Debug, clap::Args)]
+struct ImportArgs {
+    /// Files to import (`-` for stdin).
+    #[arg(required = true, value_name = "FILE")]
+    files: Vec<PathBuf>,
+}
+
+fn parse_key_size(s: &str) -> Result<usize, String> {
+    let bits: usize = s
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of bits"))?;
+    KeySize::from_bits(bits)
+        .map(KeySize::bits)
+        .ok_or_else(|| "key size must be 2048, 3072 or 4096".to_owned())
+}
+
+fn parse_duration(s: &str) -> Result<SignedDuration, String> {
+    s.parse::<SignedDuration>()
+        .map_err(|e| format!("{s:?} is not a duration like 720h or 30m: {e}"))
+}
+
+fn key_size(bits: usize) -> KeySize {
+    KeySize::from_bits(bits).expect("validated by the argument parser")
+}
+
+/// Run `sealbox keys ...`.
+pub fn run(global: &Global, args: Args) -> anyhow::Result<()> {
+    let dir = KeyringDir::resolve(global)?;
+    match args.command {
+        KeysCommand::Init(a) => init(&dir, key_size(a.key_size)).map(|_| ()),
+        KeysCommand::List => list(&dir),
+        KeysCommand::Rotate(a) => rotate(&dir, &a),
+        KeysCommand::ExportCert(a) => export_cert(&dir, a.output),
+        KeysCommand::Backup(a) => backup(&dir, &a),
+        KeysCommand::Import(a) => import(&dir, &a.files),
+    }
+}
+
+/// What `init` did.
+pub enum InitOutcome {
+    /// A new key was made.
+    Created(Box<SealingKey>),
+    /// The keyring already had this many keys; nothing was changed.
+    AlreadyInitialised(usize),
+}
+
+/// Create the keyring with one key unless it already has keys (never overwrites).
+pub fn init(dir: &KeyringDir, size: KeySize) -> anyhow::Result<InitOutcome> {
+    let ring = dir.load()?;
+    if !ring.is_empty() {
+        eprintln!(
+            "keyring at {} already has {} key(s); newest {} — nothing to do",
+            dir.root().display(),
+            ring.len(),
+            ring.newest()
+                .map(|k| k.key_id().to_string())
+                .unwrap_or_default()
+        );
+        return Ok(InitOutcome::AlreadyInitialised(ring.len()));
+    }
+    let key = SealingKey::generate(
+        SealingKey::generate_name(DEFAULT_KEY_PREFIX),
+        size,
+        &CertificateOptions::starting_at(Timestamp::now()),
+    )
+    .code(Code::Keyring, || "cannot generate a sealing key".to_owned())?;
+    let path = dir.save_key(&key)?;
+    eprintln!(
+        "created sealing key {} ({} bits, valid until {}) in {}",
+        key.key_id(),
+        key.private_key().bits(),
+        key.certificate().not_after().strftime("%Y-%m-%d"),
+        path.display()
+    );
+    Ok(InitOutcome::Created(Box::new(key)))
+}
+
+fn list(dir: &KeyringDir) -> anyhow::Result<()> {
+    let ring = dir.load_required()?;
+    println!(
+        "{:<28} {:<51} {:>5}  {:<20} {:<20} ROLE",
+        "NAME", "FINGERPRINT", "BITS", "NOT BEFORE", "NOT AFTER"
+    );
+    for (i, key) in ring.iter().enumerate() {
+        let cert = key.certificate();
+        println!(
+            "{:<28} {:<51} {:>5}  {:<20} {:<20} {}",
+            key.name(),
+            key.key_id().as_str(),
+            key.private_key().bits(),
+            cert.not_before().strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            cert.not_after().strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            if i == 0 { "sealing" } else { "unsealing only" }
+        );
+    }
+    Ok(())
+}
+
+fn rotate(dir: &KeyringDir, args: &RotateArgs) -> anyhow::Result<()> {
+    let mut ring = dir.load_required()?;
+    let policy = RotationPolicy {
+        renew_period: Some(args.renew_period),
+        key_size: key_size(args.key_size),
+        ..RotationPolicy::default()
+    };
+    let clock = SystemClock;
+    let older = ring.len();
+    let made = if args.if_due {
+        ring.rotate_if_due(&policy, &clock)
+    } else {
+        ring.rotate(&policy, &clock).map(Some)
+    }
+    .code(Code::Keyring, || "cannot generate a sealing key".to_owned())?;
+    match made {
+        Some(key) => {
+            let path = dir.save_key(key)?;
+            eprintln!(
+                "new sealing key {} in {}; {} older key(s) kept for unsealing",
+                key.key_id(),
+                path.display(),
+                older
+            );
+        }
+        None => {
+            let newest = ring.newest().expect("load_required");
+            eprintln!(
+                "newest key {} is from {}; not due before {} — nothing to do",
+                newest.key_id(),
+                newest.not_before(),
+                policy
+                    .next_due(&ring)
+                    .map_or_else(|| "never".to_owned(), |t| t.to_string())
+            );
+        }
+    }
+    Ok(())
+}
+
+fn export_cert(dir: &KeyringDir, output: Option<PathBuf>) -> anyhow::Result<()> {
+    let ring = dir.load_required()?;
+    let pem = ring.newest().expect("load_required").certificate().to_pem();
+    write_output(output.as_deref(), pem.as_bytes())
+}
+
+fn backup(dir: &KeyringDir, args: &BackupArgs) -> anyhow::Result<()> {
+    let ring = dir.load_required()?;
+    let format = match args.format {
+        BackupFormat::Yaml => ManifestFormat::Yaml,
+        BackupFormat::Json => ManifestFormat::Json,
+    };
+    let text = backup_list(ring.iter(), &args.namespace, format);
+    match args.output.as_deref().filter(|p| p.as_os_str() != "-") {
+        Some(path) => write_atomically(path, text.expose_secret().as_bytes(), FileMode::Private)
+            .code(Code::CouldNotWriteOutput, || {
+                format!("cannot write {}", path.display())
+            }),
+        None => write_output(None, text.expose_secret().as_bytes()),
+    }
+}
+
+fn import(dir: &KeyringDir, files: &[PathBuf]) -> anyhow::Result<()> {
+    let mut ring: Keyring = dir.load()?;
+    // Read and check everything before writing anything.
+    let mut pending = Vec::new();
+    for path in files {
+        let (name, text) = super::seal::read_input(Some(path))?;
+        let keys = import_keys(&text).code(Code::Keyring, || name.clone())?;
+        pending.push((name, keys));
+    }
+    let mut added = 0;
+    for (source, keys) in pending {
+        for key in keys {
+            let id = key.private.key_id().clone();
+            if ring.get(&id).is_some() {
+                eprintln!("{source}: key {id} is already in the keyring; skipped");
+                continue;
+            }
+            let certificate = match key.certificate {
+                Some(cert) => cert,
+                None => {
+                    let oldest = ring.iter().last().map(SealingKey::not_before);
+                    let not_before = not_before_for_bare_key(oldest, Timestamp::now());
+                    eprintln!(
+                        "{source}: key {id} has no certificate; made one valid from {not_before} so it does not become the sealing key"
+                    );
+                    Certificate::self_signed(
+                        &key.private,
+                        &CertificateOptions::starting_at(not_before),
+                    )
+                    .code(Code::Keyring, || format!("{source}: key {id}"))?
+                }
+            };
+            let mut name = key
+                .name
+                .filter(|n| is_dns_subdomain(n))
+                .unwrap_or_else(|| SealingKey::generate_name(DEFAULT_KEY_PREFIX));
+            if ring.iter().any(|k| k.name() == name) {
+                name = SealingKey::generate_name(DEFAULT_KEY_PREFIX);
+            }
+            let sealing = SealingKey::new(name, key.private, certificate)
+                .code(Code::Keyring, || format!("{source}: key {id}"))?;
+            let path = dir.save_key(&sealing)?;
+            eprintln!("{source}: imported key {id} as {}", path.display());
+            ring.insert(sealing);
+            added += 1;
+        }
+    }
+    if added == 0 {
+        return Err(fail(
+            Code::Keyring,
+            "no new key imported (every key given is already in the keyring)",
+        ));
+    }
+    eprintln!(
+        "keyring at {} now holds {} key(s); sealing key {}",
+        dir.root().display(),
+        ring.len(),
+        ring.newest()
+            .map(|k| k.key_id().to_string())
+            .unwrap_or_default()
+    );
+    Ok(())
+}
+
+/// Key names become file names: only what a Kubernetes object name may contain.
+fn is_dns_subdomain(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 253
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
+        && !name.starts_with(['-', '.'])
+}

@@ -1,0 +1,16 @@
+//! CRD types and the manifest model, usable without the controller runtime (the CLI reads
+//! and writes the same objects).
+//!
+//! * [`sealed_secret`] — the `bitnami.com/v1alpha1` `SealedSecret` resource;
+//! * [`unseal`](mod@unseal) — SealedSecret + keyring → the Secret the controller creates (pure);
+//! * [`manifest`] — YAML/JSON streams → numbered documents with precise parse errors.
+
+pub mod manifest;
+pub mod sealed_secret;
+pub mod unseal;
+
+pub use manifest::{Document, ManifestError, expand_lists, parse_documents};
+pub use sealed_secret::{
+    SealedSecret, SealedSecretCondition, SealedSecretSpec, SealedSecretStatus, SecretTemplateSpec,
+};
+pub use unseal::{ItemError, ItemFailure, UnsealError, UnsealOptions, Unsealed, unseal};
