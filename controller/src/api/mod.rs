@@ -12,5 +12,6 @@ pub mod unseal;
 pub use manifest::{Document, ManifestError, expand_lists, parse_documents};
 pub use sealed_secret::{
     SealedSecret, SealedSecretCondition, SealedSecretSpec, SealedSecretStatus, SecretTemplateSpec,
+    crd as sealed_secret_crd,
 };
 pub use unseal::{ItemError, ItemFailure, UnsealError, UnsealOptions, Unsealed, unseal};

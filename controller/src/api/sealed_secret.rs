@@ -115,6 +115,16 @@ pub struct SealedSecretCondition {
     pub message: Option<String>,
 }
 
+/// The CRD exactly as Bitnami ships it. kube-derive has no `listKind` attribute (the API
+/// server would default it), so it is set here to make the generated YAML match upstream's
+/// `bitnami.com_sealedsecrets.yaml`. Use this rather than `SealedSecret::crd()`.
+pub fn crd()
+-> k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition {
+    let mut crd = <SealedSecret as kube::core::CustomResourceExt>::crd();
+    crd.spec.names.list_kind = Some("SealedSecretList".to_owned());
+    crd
+}
+
 /// Upstream's `SealedSecretEncryptedData.UnmarshalJSON` never fails the object; we accept
 /// `null` as empty and keep string values strict (the CRD schema already enforces them).
 fn null_as_empty<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, String>, D::Error> {
@@ -248,13 +258,12 @@ impl JsonSchema for SealedSecretStatus {
 
 #[cfg(test)]
 mod tests {
-    use kube::core::CustomResourceExt as _;
     use serde_json::{Value, json};
 
     use super::*;
 
     fn crd() -> Value {
-        serde_json::to_value(SealedSecret::crd()).expect("crd serializes")
+        serde_json::to_value(super::crd()).expect("crd serializes")
     }
 
     #[test]

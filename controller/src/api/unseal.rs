@@ -326,3 +326,158 @@ impl ClassifyName for serde_json::Error {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use sealbox_keys::sealing::{Certificate, PrivateKey, SealingKey};
+    use serde_json::Value;
+
+    use super::*;
+    use crate::api::manifest::parse_documents;
+
+    fn dir() -> PathBuf {
+        std::env::var_os("SEALBOX_SEALED_SECRETS_FIXTURES").map_or_else(
+            || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/sealed-secrets"),
+            PathBuf::from,
+        )
+    }
+
+    fn read(rel: &str) -> String {
+        std::fs::read_to_string(dir().join(rel)).unwrap()
+    }
+
+    fn expected() -> Value {
+        serde_json::from_str(&read("expected.json")).unwrap()
+    }
+
+    fn keyring(expected: &Value) -> Keyring {
+        Keyring::from_keys(
+            expected["controller_keys"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|id| {
+                    let spec = &expected["keys"][id.as_str().unwrap()];
+                    SealingKey::new(
+                        id.as_str().unwrap(),
+                        PrivateKey::from_pem(&read(spec["private_key"].as_str().unwrap())).unwrap(),
+                        Certificate::from_pem(&read(spec["cert"].as_str().unwrap())).unwrap(),
+                    )
+                    .unwrap()
+                }),
+        )
+    }
+
+    fn sealed(file: &str, index: usize) -> SealedSecret {
+        let docs = parse_documents(file, &read(file)).unwrap();
+        serde_json::from_value(docs[index].value.clone()).unwrap()
+    }
+
+    #[test]
+    fn fixtures_unseal_to_the_expected_secret_with_the_owner_uid() {
+        let expected = expected();
+        let ring = keyring(&expected);
+        for m in expected["manifests"].as_array().unwrap() {
+            let file = m["file"].as_str().unwrap();
+            let index = m["doc_index"].as_u64().unwrap() as usize;
+            let mut ss = sealed(file, index);
+            ss.metadata.uid = Some("uid-1234".to_owned());
+            let result = unseal(&ss, &ring, &UnsealOptions::default());
+            if m["expect"] == "error" {
+                let err = result.expect_err(file);
+                assert!(!format!("{err:?}").is_empty());
+                continue;
+            }
+            let unsealed = result.unwrap_or_else(|e| panic!("{file}: {e}"));
+            let mut want = m["expected_secret"].clone();
+            if let Some(refs) = want["metadata"]
+                .get_mut("ownerReferences")
+                .and_then(Value::as_array_mut)
+            {
+                for r in refs {
+                    r["uid"] = Value::String("uid-1234".to_owned());
+                }
+            }
+            let got = serde_json::to_value(&unsealed.secret).unwrap();
+            assert_eq!(got, want, "{file}[{index}]");
+            let sealed_with = m["sealed_with"].as_str().unwrap();
+            let fingerprint = expected["keys"][sealed_with]["ssh_sha256_fingerprint"]
+                .as_str()
+                .unwrap();
+            assert_eq!(
+                unsealed.main_key().map(KeyId::as_str),
+                Some(fingerprint),
+                "{file}"
+            );
+            // Debug names the object and keys, never the data.
+            let debug = format!("{unsealed:?}");
+            for value in unsealed.secret.data.iter().flat_map(|d| d.values()) {
+                if value.0.len() >= 6 {
+                    if let Ok(text) = std::str::from_utf8(&value.0) {
+                        assert!(!debug.contains(text), "{file}: Debug leaks data");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn deprecated_data_can_be_refused_and_a_wrong_hint_is_harmless() {
+        let expected = expected();
+        let ring = keyring(&expected);
+        let Some(legacy) = expected["manifests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["legacy_v1_data"] == true && m["expect"] == "ok")
+        else {
+            return;
+        };
+        let ss = sealed(legacy["file"].as_str().unwrap(), 0);
+        let refuse = UnsealOptions {
+            accept_deprecated_v1_data: false,
+            preferred_key: None,
+        };
+        assert_eq!(
+            unseal(&ss, &ring, &refuse).unwrap_err(),
+            UnsealError::DeprecatedDataRefused
+        );
+        let wrong: KeyId = "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+            .parse()
+            .unwrap();
+        let hinted = UnsealOptions {
+            accept_deprecated_v1_data: true,
+            preferred_key: Some(&wrong),
+        };
+        assert!(unseal(&ss, &ring, &hinted).is_ok());
+    }
+
+    #[test]
+    fn no_key_errors_are_tagged_and_classified() {
+        let expected = expected();
+        let ring = keyring(&expected);
+        let m = expected["manifests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["mutation"] == "rename")
+            .unwrap();
+        let err = unseal(
+            &sealed(m["file"].as_str().unwrap(), 0),
+            &ring,
+            &UnsealOptions::default(),
+        )
+        .unwrap_err();
+        assert!(err.is_no_key());
+        assert!(!err.is_template());
+        let text = err.to_string();
+        for item in m["failing_items"].as_array().unwrap() {
+            assert!(text.contains(&format!(
+                "{}: no key could decrypt secret",
+                item.as_str().unwrap()
+            )));
+        }
+    }
+}
