@@ -414,10 +414,10 @@ mod tests {
             // Debug names the object and keys, never the data.
             let debug = format!("{unsealed:?}");
             for value in unsealed.secret.data.iter().flat_map(|d| d.values()) {
-                if value.0.len() >= 6 {
-                    if let Ok(text) = std::str::from_utf8(&value.0) {
-                        assert!(!debug.contains(text), "{file}: Debug leaks data");
-                    }
+                if let Ok(text) = std::str::from_utf8(&value.0)
+                    && text.len() >= 6
+                {
+                    assert!(!debug.contains(text), "{file}: Debug leaks data");
                 }
             }
         }
