@@ -101,6 +101,7 @@ impl ProviderError {
         }
     }
 
+    #[cfg_attr(not(any(feature = "aws", feature = "vault")), allow(dead_code))]
     pub(crate) fn backend(message: impl Into<String>) -> Self {
         Self::Backend {
             message: message.into(),
@@ -109,6 +110,7 @@ impl ProviderError {
 }
 
 /// An error and its sources on one line (client libraries put the useful part in sources).
+#[cfg_attr(not(any(feature = "aws", feature = "vault")), allow(dead_code))]
 pub(crate) fn chain(error: &(dyn std::error::Error + 'static)) -> String {
     let mut text = error.to_string();
     let mut source = error.source();

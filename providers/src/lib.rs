@@ -9,6 +9,9 @@
 //! [`FindRef`], writes a [`PushRef`]; values are [`SecretValue`]s; failures are
 //! [`ProviderError`]s classified by [`ErrorKind`].
 
+#[cfg(not(any(feature = "fake", feature = "aws", feature = "vault")))]
+compile_error!("sealbox-providers needs at least one provider feature: fake, aws or vault");
+
 mod error;
 mod json;
 mod layer;

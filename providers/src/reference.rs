@@ -106,6 +106,7 @@ impl FindRef {
         )
     }
 
+    #[cfg_attr(not(any(feature = "aws", feature = "vault")), allow(dead_code))]
     pub(crate) fn ensure_selective(&self) -> Result<()> {
         if self.name_regexp.is_none() && self.tags.is_empty() {
             return Err(ProviderError::config(

@@ -14,6 +14,7 @@ pub(crate) fn marshal(value: &Value) -> String {
 }
 
 /// `json.Marshal` of a map: the whole Vault data object.
+#[cfg_attr(not(any(feature = "aws", feature = "vault")), allow(dead_code))]
 pub(crate) fn marshal_object(map: &Map<String, Value>) -> String {
     let mut out = String::new();
     write_object(&mut out, map);

@@ -13,6 +13,7 @@
 pub(crate) mod extract;
 pub(crate) mod go;
 pub(crate) mod path;
+#[cfg(any(feature = "fake", feature = "aws"))]
 pub(crate) mod set;
 
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};

@@ -60,6 +60,7 @@ pub(crate) fn set_string(current: &str, path: &str, value: &str) -> Result<Strin
     Ok(serde_json::to_string(&root).expect("a Value always serialises"))
 }
 
+#[cfg_attr(not(feature = "aws"), allow(dead_code))]
 /// Removes `path` from the JSON object `current`; `Ok(None)` when nothing is left.
 pub(crate) fn remove(current: &str, path: &str) -> Result<Option<String>, SetError> {
     let mut root = serde_json::from_str::<Value>(current).map_err(|_| SetError::NotJson)?;
