@@ -8,8 +8,11 @@
 //!   scopes and their OAEP labels, the keyring (kubeseal / Bitnami controller compatible);
 //! * [`sops`] — the SOPS file format: encrypted values, MAC, metadata, stores, key groups;
 //! * [`template`] — Go `text/template` with the sprig / ESO function sets, which
-//!   SealedSecret and ExternalSecret templates in Git are written in.
+//!   SealedSecret and ExternalSecret templates in Git are written in;
+//! * [`limits`] — size, depth, document and alias-expansion limits every parser of untrusted
+//!   input applies.
 
+pub mod limits;
 pub mod sealing;
 pub mod sops;
 pub mod template;

@@ -25,6 +25,7 @@ use super::error::{CertificateError, KeyError};
 use super::keyring::SealingKey;
 use super::pem_blocks::pem_blocks;
 use super::private_key::PrivateKey;
+use crate::limits::{LimitExceeded, Limits, check_yaml, saphyr_options};
 
 /// Label that marks a Secret as a sealing key (`keys.go` `SealedSecretsKeyLabel`).
 pub const KEY_LABEL: &str = "sealedsecrets.bitnami.com/sealed-secrets-key";
@@ -104,6 +105,9 @@ pub enum ImportError {
         /// Why.
         source: CertificateError,
     },
+    /// The input exceeds a resource limit (size, nesting, alias expansion, documents).
+    #[error("key import refused: {0}")]
+    Limit(#[from] LimitExceeded),
     /// The input holds no key at all.
     #[error(
         "no private key found (expected PEM \"RSA PRIVATE KEY\"/\"PRIVATE KEY\", a kubernetes.io/tls Secret or a v1 List of them)"
@@ -155,18 +159,22 @@ fn import_pem(text: &str) -> Result<Vec<ImportedKey>, ImportError> {
 }
 
 fn import_manifests(text: &str) -> Result<Vec<ImportedKey>, ImportError> {
-    let docs: Vec<Value> = serde_saphyr::from_str_multiple(text).map_err(|e| {
-        let location = e.location();
-        ImportError::Syntax {
-            line: location.map_or(0, |l| l.line() as usize),
-            column: location.map_or(0, |l| l.column() as usize),
-            reason: serde_saphyr::MessageFormatter::format_message(
-                &serde_saphyr::UserMessageFormatter,
-                e.without_snippet(),
-            )
-            .into_owned(),
-        }
-    })?;
+    // Backups come from users and clusters: bounded before anything is built.
+    check_yaml(text, &Limits::DEFAULT)?;
+    let docs: Vec<Value> =
+        serde_saphyr::from_str_multiple_with_options(text, saphyr_options(&Limits::DEFAULT))
+            .map_err(|e| {
+                let location = e.location();
+                ImportError::Syntax {
+                    line: location.map_or(0, |l| l.line() as usize),
+                    column: location.map_or(0, |l| l.column() as usize),
+                    reason: serde_saphyr::MessageFormatter::format_message(
+                        &serde_saphyr::UserMessageFormatter,
+                        e.without_snippet(),
+                    )
+                    .into_owned(),
+                }
+            })?;
     let mut keys = Vec::new();
     for (doc_index, doc) in docs.iter().enumerate() {
         if doc.is_null() {

@@ -4,9 +4,9 @@
 //! original. This module turns events (which carry byte offsets, comments and anchors) into a
 //! small node tree that remembers where every scalar, comment and alias lives.
 
-use granit_parser::{Event, Options, Parser, ScalarStyle, StructureStyle};
+use granit_parser::{Event, Parser, ScalarStyle, StructureStyle};
 
-use crate::limits::{Limits, YamlBudget, check_size};
+use crate::limits::{Limits, YamlBudget, check_size, nesting_error, parser_options};
 use crate::sops::error::{Result, SopsError};
 
 /// A byte range in the source.
@@ -186,7 +186,7 @@ pub fn parse_stream_with_limits(text: &str, limits: &Limits) -> Result<Vec<YDoc>
     };
     check_size(text.len(), limits).map_err(limit_err)?;
     let mut budget = YamlBudget::new(*limits);
-    let mut opts = Options::default();
+    let mut opts = parser_options(limits);
     opts.emit_comments = true;
     opts.emit_anchor_events = true;
     let parser = Parser::new_from_str_with_options(text, opts);
@@ -221,7 +221,10 @@ pub fn parse_stream_with_limits(text: &str, limits: &Limits) -> Result<Vec<YDoc>
     }
 
     for ev in parser {
-        let (ev, span) = ev.map_err(|e| parse_err(e.to_string()))?;
+        let (ev, span) = ev.map_err(|e| match nesting_error(&e, limits) {
+            Some(source) => limit_err(source),
+            None => parse_err(e.to_string()),
+        })?;
         budget.event(&ev).map_err(limit_err)?;
         let s = span.start.byte_offset().unwrap_or(span.start.index());
         let e = span.end.byte_offset().unwrap_or(span.end.index());
