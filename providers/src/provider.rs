@@ -231,4 +231,62 @@ mod tests {
         assert_eq!(vault_property(data, "o.x").unwrap(), b"<");
         assert_eq!(vault_property(data, "missing"), None);
     }
+
+    #[cfg(all(feature = "aws", feature = "vault", feature = "fake"))]
+    #[test]
+    fn store_configs_never_show_credentials_in_debug() {
+        use crate::aws::{AwsAuth, AwsConfig};
+        use crate::fake::{FakeConfig, FakeEntry};
+        use crate::vault::{JwtSource, VaultAuth, VaultConfig};
+        let configs = [
+            super::StoreConfig::Aws(AwsConfig {
+                auth: AwsAuth::Static {
+                    access_key_id: "AKIDEXAMPLE".into(),
+                    secret_access_key: "aws-secret-key-xyz".into(),
+                    session_token: Some("aws-session-token-xyz".into()),
+                },
+                ..AwsConfig::default()
+            }),
+            super::StoreConfig::Vault(VaultConfig::new(
+                "http://v",
+                VaultAuth::Token("vault-token-xyz".into()),
+            )),
+            super::StoreConfig::Vault(VaultConfig::new(
+                "http://v",
+                VaultAuth::AppRole {
+                    path: "approle".into(),
+                    role_id: "r".into(),
+                    secret_id: "secret-id-xyz".into(),
+                },
+            )),
+            super::StoreConfig::Vault(VaultConfig::new(
+                "http://v",
+                VaultAuth::Kubernetes {
+                    mount_path: "k".into(),
+                    role: "r".into(),
+                    jwt: JwtSource::Value("jwt-xyz".into()),
+                },
+            )),
+            super::StoreConfig::Vault(VaultConfig::new(
+                "http://v",
+                VaultAuth::UserPass {
+                    path: "u".into(),
+                    username: "eso".into(),
+                    password: "password-xyz".into(),
+                },
+            )),
+            super::StoreConfig::Fake(FakeConfig {
+                data: vec![FakeEntry {
+                    key: "k".into(),
+                    value: "fake-value-xyz".into(),
+                    version: None,
+                }],
+                ..FakeConfig::default()
+            }),
+        ];
+        for config in configs {
+            let shown = format!("{config:?}");
+            assert!(!shown.contains("-xyz"), "{shown}");
+        }
+    }
 }
