@@ -735,3 +735,74 @@ async fn outage_is_unavailable_then_recovers() {
     );
     peer_script("moto", "stop", port);
 }
+
+/// A stand-in endpoint that answers every call with `status` and a JSON error body, so
+/// throttling and 5xx classification are checked through the real SDK (moto does not
+/// throttle).
+async fn failing_endpoint(
+    status: u16,
+    error_type: &'static str,
+    retry_after: Option<&'static str>,
+) -> String {
+    use axum::http::{HeaderMap, HeaderValue, StatusCode};
+    let app = axum::Router::new().fallback(move || async move {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "content-type",
+            HeaderValue::from_static("application/x-amz-json-1.1"),
+        );
+        headers.insert("x-amzn-errortype", HeaderValue::from_static(error_type));
+        if let Some(seconds) = retry_after {
+            headers.insert("retry-after", HeaderValue::from_static(seconds));
+        }
+        (
+            StatusCode::from_u16(status).unwrap(),
+            headers,
+            format!(r#"{{"__type":"{error_type}","message":"Rate exceeded"}}"#),
+        )
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
+#[tokio::test]
+async fn throttling_and_server_errors_are_classified() {
+    let throttling = failing_endpoint(400, "ThrottlingException", Some("3")).await;
+    let (s, _) = connect(config(&throttling), Duration::from_secs(10)).await;
+    let err = s.get(&RemoteRef::key("any")).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Throttled, "{err}");
+    assert_eq!(err.retry_after(), Some(Duration::from_secs(3)));
+    assert!(err.is_transient());
+
+    let too_many = failing_endpoint(429, "TooManyRequests", None).await;
+    let (s, _) = connect(config(&too_many), Duration::from_secs(10)).await;
+    assert_eq!(
+        s.get(&RemoteRef::key("any")).await.unwrap_err().kind(),
+        ErrorKind::Throttled
+    );
+
+    let broken = failing_endpoint(500, "InternalServiceError", None).await;
+    let (s, _) = connect(config(&broken), Duration::from_secs(10)).await;
+    let err = s.get_map(&RemoteRef::key("any")).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unavailable, "{err}");
+
+    let denied = failing_endpoint(400, "AccessDeniedException", None).await;
+    let (s, _) = connect(config(&denied), Duration::from_secs(10)).await;
+    assert_eq!(
+        s.get(&RemoteRef::key("any")).await.unwrap_err().kind(),
+        ErrorKind::Forbidden
+    );
+
+    // Nothing listens here: connection refused.
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", listener.local_addr().unwrap())
+    };
+    let (s, _) = connect(config(&closed), Duration::from_secs(10)).await;
+    assert_eq!(
+        s.get(&RemoteRef::key("any")).await.unwrap_err().kind(),
+        ErrorKind::Unavailable
+    );
+}

@@ -937,3 +937,55 @@ async fn outage_is_unavailable_then_recovers() {
     );
     peer_script("openbao", "stop", port);
 }
+
+#[tokio::test]
+async fn vault_throttling_sealed_and_refused_are_classified() {
+    async fn answering(status: u16) -> String {
+        let app = axum::Router::new().fallback(move || async move {
+            (
+                axum::http::StatusCode::from_u16(status).unwrap(),
+                [("content-type", "application/json")],
+                r#"{"errors":["request rejected"]}"#,
+            )
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        url
+    }
+    let store = |addr: String| async move {
+        connect(
+            VaultConfig {
+                path: Some("secret".into()),
+                ..VaultConfig::new(addr, VaultAuth::Token("t".into()))
+            },
+            Duration::ZERO,
+        )
+        .await
+        .0
+    };
+    let s = store(answering(429).await).await;
+    assert_eq!(
+        s.get(&RemoteRef::key("k")).await.unwrap_err().kind(),
+        ErrorKind::Throttled
+    );
+    let s = store(answering(503).await).await;
+    assert_eq!(
+        s.get(&RemoteRef::key("k")).await.unwrap_err().kind(),
+        ErrorKind::Unavailable
+    );
+    let s = store(answering(403).await).await;
+    assert_eq!(
+        s.get(&RemoteRef::key("k")).await.unwrap_err().kind(),
+        ErrorKind::Forbidden
+    );
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", listener.local_addr().unwrap())
+    };
+    let s = store(closed).await;
+    assert_eq!(
+        s.get(&RemoteRef::key("k")).await.unwrap_err().kind(),
+        ErrorKind::Unavailable
+    );
+}
