@@ -806,3 +806,79 @@ async fn throttling_and_server_errors_are_classified() {
         ErrorKind::Unavailable
     );
 }
+
+/// A proxy in front of moto that denies `BatchGetSecretValue`, like an IAM policy written
+/// for ESO (GetSecretValue only).
+async fn batch_denying_proxy(moto: String) -> String {
+    use axum::body::Bytes;
+    use axum::http::{HeaderMap, StatusCode};
+    let http = reqwest::Client::new();
+    let app = axum::Router::new().fallback(move |headers: HeaderMap, body: Bytes| {
+        let (http, moto) = (http.clone(), moto.clone());
+        async move {
+            let target = headers
+                .get("x-amz-target")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned();
+            if target.ends_with("BatchGetSecretValue") {
+                return (
+                    StatusCode::BAD_REQUEST,
+                    [("x-amzn-errortype", "AccessDeniedException".to_owned())],
+                    r#"{"__type":"AccessDeniedException","message":"not authorized to perform: secretsmanager:BatchGetSecretValue"}"#
+                        .as_bytes()
+                        .to_vec(),
+                );
+            }
+            let mut request = http.post(&moto).body(body);
+            for (name, value) in &headers {
+                if name != "host" && name != "content-length" {
+                    request = request.header(name.as_str(), value.as_bytes());
+                }
+            }
+            let response = request.send().await.unwrap();
+            let status = StatusCode::from_u16(response.status().as_u16()).unwrap();
+            let content_type = response
+                .headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("application/x-amz-json-1.1")
+                .to_owned();
+            (status, [("content-type", content_type)], response.bytes().await.unwrap().to_vec())
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
+#[tokio::test]
+async fn batching_switches_off_when_the_identity_may_not_batch() {
+    let moto = support::moto_url();
+    let sm = admin(&moto);
+    let names: Vec<String> = (0..3).map(|i| unique(&format!("nobatch{i}"))).collect();
+    for (i, name) in names.iter().enumerate() {
+        create(&sm, name, &format!("v{i}"), &[]).await;
+    }
+    let proxy = batch_denying_proxy(moto).await;
+    let (s, counters) = connect(config(&proxy), Duration::from_secs(10)).await;
+    let read_all = || async {
+        let refs: Vec<RemoteRef> = names.iter().map(RemoteRef::key).collect();
+        let values = futures::future::join_all(refs.iter().map(|r| s.get(r))).await;
+        for (i, value) in values.into_iter().enumerate() {
+            assert_eq!(text(&value.unwrap()), format!("v{i}"));
+        }
+    };
+    read_all().await;
+    assert_eq!(counters.calls(ProviderKind::Aws, "BatchGetSecretValue"), 1);
+    assert_eq!(counters.calls(ProviderKind::Aws, "GetSecretValue"), 3);
+    s.invalidate_all();
+    read_all().await;
+    assert_eq!(
+        counters.calls(ProviderKind::Aws, "BatchGetSecretValue"),
+        1,
+        "not tried again"
+    );
+    assert_eq!(counters.calls(ProviderKind::Aws, "GetSecretValue"), 6);
+}
