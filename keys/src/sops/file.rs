@@ -627,21 +627,56 @@ impl OpenedFile {
     }
 
     /// `set`: put `value` at `path`. Returns whether the tree changed.
+    ///
+    /// YAML keeps its layout: the value is written into the text where it changes (see
+    /// [`yaml::splice`]); the other stores are re-rendered, as sops does.
     pub fn set(
         &mut self,
         path: &[super::path::PathStep],
         value: &serde_json::Value,
     ) -> Result<bool> {
-        let changed = super::path::set(&mut self.plain[0], path, value)?;
+        self.refresh_positions()?;
+        let mut expected = self.plain.clone();
+        let changed = super::path::set(&mut expected[0], path, value)?;
         if changed {
-            self.refresh_plaintext()?;
+            let new = super::path::node_from_json(value);
+            self.apply_change(expected, |text, indent| {
+                yaml::splice::splice(text, indent, path, yaml::splice::Change::Set(&new))
+            })?;
         }
         Ok(changed)
     }
 
-    /// `unset`: remove the value at `path`.
+    /// `unset`: remove the value at `path` (YAML: its lines only, the rest stays as it was).
     pub fn unset(&mut self, path: &[super::path::PathStep]) -> Result<()> {
-        super::path::unset(&mut self.plain[0], path)?;
+        self.refresh_positions()?;
+        let mut expected = self.plain.clone();
+        super::path::unset(&mut expected[0], path)?;
+        self.apply_change(expected, |text, indent| {
+            yaml::splice::splice(text, indent, path, yaml::splice::Change::Unset)
+        })
+    }
+
+    /// Adopt `expected` as the new tree. For YAML, first try the spliced text: it is used
+    /// only if it parses back to exactly `expected` (values, types, comments and their
+    /// order), so the splice can only ever save layout, never change content.
+    fn apply_change(
+        &mut self,
+        expected: PlainTree,
+        splice: impl FnOnce(&str, usize) -> Option<String>,
+    ) -> Result<()> {
+        if let PlainDoc::Yaml(text) = &self.doc
+            && let Some(new_text) = splice(text, self.store.yaml_indent)
+            && let Ok((_, reparsed)) = YamlText::parse_plain(&new_text, self.store.yaml_indent)
+            && tree::same_content(&reparsed, &expected)
+        {
+            self.plaintext = new_text.clone().into_bytes();
+            self.doc = PlainDoc::Yaml(new_text);
+            self.plain = reparsed;
+            self.positions_stale = false;
+            return Ok(());
+        }
+        self.plain = expected;
         self.refresh_plaintext()
     }
 

@@ -97,7 +97,8 @@ pub fn node_from_json(v: &serde_json::Value) -> Node<Plain> {
     }
 }
 
-fn from_path_and_leaf(path: &[PathStep], leaf: Node<Plain>) -> Node<Plain> {
+/// The node `path` would create around `leaf` where nothing exists yet.
+pub(crate) fn from_path_and_leaf(path: &[PathStep], leaf: Node<Plain>) -> Node<Plain> {
     match path.split_first() {
         None => leaf,
         Some((PathStep::Index(_), rest)) => Node::Seq(vec![from_path_and_leaf(rest, leaf)]),

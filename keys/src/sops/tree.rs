@@ -293,3 +293,41 @@ pub fn open(
     )?;
     Ok((plain, mac.finish()))
 }
+
+/// Whether two plain trees hold the same content: structure, keys, values, comments and
+/// their order; text positions are ignored, and a float equal to an integer matches it (a
+/// JSON number `4` given to `set` is a float that YAML writes and reads back as `4`).
+pub fn same_content(a: &PlainTree, b: &PlainTree) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| same_node(x, y))
+}
+
+fn same_plain(a: &Plain, b: &Plain) -> bool {
+    match (a, b) {
+        (Plain::Value(Scalar::Float(f)), Plain::Value(Scalar::Int(i)))
+        | (Plain::Value(Scalar::Int(i)), Plain::Value(Scalar::Float(f))) => *f == *i as f64,
+        _ => a == b,
+    }
+}
+
+fn same_node(a: &Node<Plain>, b: &Node<Plain>) -> bool {
+    match (a, b) {
+        (Node::Map(x), Node::Map(y)) => {
+            x.len() == y.len()
+                && x.iter().zip(y).all(|(p, q)| match (p, q) {
+                    (MapItem::Entry(k1, v1), MapItem::Entry(k2, v2)) => {
+                        k1 == k2 && same_node(v1, v2)
+                    }
+                    (MapItem::Comment(c1, _), MapItem::Comment(c2, _)) => c1 == c2,
+                    _ => false,
+                })
+        }
+        (Node::Seq(x), Node::Seq(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same_node(p, q))
+        }
+        (Node::Leaf(p, _), Node::Leaf(q, _)) | (Node::Comment(p, _), Node::Comment(q, _)) => {
+            same_plain(p, q)
+        }
+        (Node::Null(_), Node::Null(_)) => true,
+        _ => false,
+    }
+}

@@ -24,6 +24,7 @@
 
 pub mod parse;
 pub mod scalar;
+pub mod splice;
 
 use std::collections::HashMap;
 
