@@ -108,7 +108,10 @@ fn yaml_bombs_are_refused_before_expansion() {
     let enc = String::from_utf8(enc).unwrap();
     let meta = &enc[enc.find("sops:").unwrap()..];
     refused("billion laughs, decrypt", Limit::Nodes, || {
-        sops_open(format!("{}{meta}", billion_laughs()).as_bytes(), Format::Yaml)
+        sops_open(
+            format!("{}{meta}", billion_laughs()).as_bytes(),
+            Format::Yaml,
+        )
     });
     refused("scalar amplification, decrypt", Limit::AliasBytes, || {
         sops_open(
@@ -253,18 +256,39 @@ fn sops_config_and_key_backups_are_bounded() {
     let err = import_keys(&bomb).unwrap_err();
     assert!(start.elapsed() < QUICK);
     assert!(
-        matches!(&err, ImportError::Limit(LimitExceeded { limit: Limit::Nodes, .. })),
+        matches!(
+            &err,
+            ImportError::Limit(LimitExceeded {
+                limit: Limit::Nodes,
+                ..
+            })
+        ),
         "{err}"
     );
-    assert!(err.to_string().starts_with("key import refused: resource limit max_nodes"));
+    assert!(
+        err.to_string()
+            .starts_with("key import refused: resource limit max_nodes")
+    );
     let err = import_keys(&scalar_amplification()).unwrap_err();
     assert!(
-        matches!(&err, ImportError::Limit(LimitExceeded { limit: Limit::AliasBytes, .. })),
+        matches!(
+            &err,
+            ImportError::Limit(LimitExceeded {
+                limit: Limit::AliasBytes,
+                ..
+            })
+        ),
         "{err}"
     );
     let err = import_keys(&"kind: Secret\n---\n".repeat(10_001)).unwrap_err();
     assert!(
-        matches!(&err, ImportError::Limit(LimitExceeded { limit: Limit::Documents, .. })),
+        matches!(
+            &err,
+            ImportError::Limit(LimitExceeded {
+                limit: Limit::Documents,
+                ..
+            })
+        ),
         "{err}"
     );
 }
@@ -308,7 +332,10 @@ fn serde_saphyr_with_the_shared_options_stops_bombs() {
 
 fn value(i: usize) -> String {
     // 86 characters, like shared/tools/sops_perf.py and the criterion bench.
-    format!("{i:08}{}", "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdefghijklmnop")
+    format!(
+        "{i:08}{}",
+        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdefghijklmnop"
+    )
 }
 
 #[test]
@@ -321,7 +348,10 @@ fn real_sized_files_pass_the_limits() {
         for k in 0..100 {
             yaml.push_str(&format!("    key_{k:03}: {}\n", value(s * 100 + k)));
             let comma = if k < 99 { "," } else { "" };
-            json.push_str(&format!("    \"key_{k:03}\": \"{}\"{comma}\n", value(s * 100 + k)));
+            json.push_str(&format!(
+                "    \"key_{k:03}\": \"{}\"{comma}\n",
+                value(s * 100 + k)
+            ));
         }
         json.push_str(if s < 99 { "  },\n" } else { "  }\n" });
     }

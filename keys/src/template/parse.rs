@@ -736,7 +736,8 @@ fn unquote_char(s: &str, quote: u8) -> Option<(Vec<u8>, &str)> {
     }
     let rest = &s[1..];
     let e = rest.chars().next()?;
-    let tail = &rest[1..];
+    // `e` may be any character (`"\é"`): step over all of its bytes.
+    let tail = &rest[e.len_utf8()..];
     let simple = |b: u8| Some((vec![b], tail));
     match e {
         'a' => simple(0x07),

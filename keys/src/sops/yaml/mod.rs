@@ -108,6 +108,13 @@ fn unsupported(doc: usize, path: &[String], reason: impl Into<String>) -> SopsEr
     }
 }
 
+/// A document whose root is an empty/null plain scalar (`---` alone, `--- ~`): sops reads it
+/// as an empty mapping.
+fn is_null_root(root: &YNode) -> bool {
+    matches!(&root.kind, YKind::Scalar(s)
+        if s.style == ScalarStyle::Plain && matches!(scalar::resolve_plain(&s.value), Resolved::Null))
+}
+
 /// Resolve a scalar node to its sops value.
 fn resolve(s: &parse::YScalar) -> Option<Resolved> {
     if let Some((core, suffix)) = &s.tag {
@@ -607,8 +614,20 @@ impl<'t> YamlText<'t> {
                 indent,
                 sealed,
             };
-            let Some(root) = &doc.root else {
-                // An empty document (only comments, or `---`): comments go to the root.
+            if !sealed
+                && let Some(root) = &doc.root
+                && is_null_root(root)
+                && root.end > root.start
+            {
+                return Err(unsupported(
+                    di,
+                    &[],
+                    "a document that is an explicit null (`~`, `null`) cannot carry an appended sops block; leave the document empty",
+                ));
+            }
+            let Some(root) = doc.root.as_ref().filter(|r| !is_null_root(r)) else {
+                // An empty document (only comments, `---` or an empty root): comments go to
+                // the root, so they are encrypted like every other comment.
                 let mut items = Vec::new();
                 for (pos, idx) in b.take_comments(0, doc.end.max(text.len()), 0, None) {
                     let _ = pos;
@@ -708,6 +727,11 @@ impl<'t> YamlText<'t> {
     /// Parse a plaintext YAML file for encryption.
     pub fn parse_plain(text: &'t str, indent: usize) -> Result<(YamlText<'t>, PlainTree)> {
         let (y, trees) = Self::build(text, indent, false)?;
+        // Only blank lines and comments: no document to carry the `sops:` block, so the
+        // encrypted comments could never be decrypted again (sops refuses such files too).
+        if y.docs.is_empty() {
+            return Err(SopsError::EmptyInput);
+        }
         if y.meta_ranges.iter().any(Option::is_some) {
             return Err(SopsError::AlreadyEncrypted);
         }
@@ -760,9 +784,21 @@ impl<'t> YamlText<'t> {
 
     fn doc_content_end(&self, _di: usize, doc: &YDoc) -> usize {
         // Before the next document marker (or end of input); after trailing comments.
-        let mut end = doc.end.min(self.text.len());
-        if let Some(root) = &doc.root {
-            end = end.max(root.end.min(self.text.len()));
+        let len = self.text.len();
+        let mut end = doc.end.min(len);
+        match &doc.root {
+            Some(root) if !is_null_root(root) => end = end.max(root.end.min(len)),
+            // An empty document (`---` alone, `--- ~`, only comments): its end may be right
+            // after the marker and before its comments. The block goes after them.
+            _ => {
+                if let Some(last) = doc.comments.last() {
+                    end = end.max(last.end.min(len));
+                }
+            }
+        }
+        // Never glue the block onto the middle of a line (`---sops:` is not a marker).
+        if end > 0 && end < len && self.text.as_bytes()[end - 1] != b'\n' {
+            end = self.text[end..].find('\n').map_or(len, |i| end + i + 1);
         }
         // If the document ends with an explicit `---`/`...` marker, `end` is its position.
         end

