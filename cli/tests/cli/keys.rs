@@ -131,15 +131,24 @@ fn a_bitnami_backup_and_bare_pem_keys_import() {
             .unwrap();
         assert!(list.contains(fp), "{list}");
     }
-    // The newest controller key is the sealing key, exactly as in the cluster.
-    let newest = list.lines().nth(1).unwrap();
-    assert!(
-        newest.contains(
-            expected()["keys"]["key1"]["ssh_sha256_fingerprint"]
-                .as_str()
+    // The controller key with the newest certificate is the sealing key, as in the cluster.
+    let newest_id = expected()["controller_keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|id| id.as_str().unwrap())
+        .max_by_key(|id| {
+            let pem = std::fs::read_to_string(cert_file(id)).unwrap();
+            sealbox_keys::sealing::Certificate::from_pem(&pem)
                 .unwrap()
-        ) || !expected()["keys"].as_object().unwrap().contains_key("key1")
-    );
+                .not_before()
+        })
+        .unwrap();
+    let newest = list.lines().nth(1).unwrap();
+    let fingerprint = expected()["keys"][newest_id]["ssh_sha256_fingerprint"]
+        .as_str()
+        .unwrap();
+    assert!(newest.contains(fingerprint), "{list}");
 
     // A bare PEM key (no certificate) never takes over sealing.
     let bare = cert_fixture("byo-rsa2048.key.pem");

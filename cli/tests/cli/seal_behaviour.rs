@@ -26,30 +26,47 @@ fn mask(text: &str) -> String {
 
 #[test]
 fn json_output_has_kubeseals_exact_layout() {
-    // cluster-wide.json is kubeseal's JSON output shape; seal the same Secret again.
-    let fixture_text = std::fs::read_to_string(fixture("cluster-wide.json")).unwrap();
-    let manifest = expected()["manifests"]
+    // A JSON manifest of the fixture set has kubeseal's JSON output shape: seal the same
+    // Secret again (same metadata, type, values, scope, key) and compare the layout.
+    let Some(manifest) = expected()["manifests"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|m| m["file"] == "cluster-wide.json")
-        .expect("cluster-wide.json in expected.json");
-    let secret = &manifest["expected_secret"];
-    let input = json!({
+        .find(|m| m["format"] == "json" && m["expect"] == "ok" && m["legacy_v1_data"] != true)
+    else {
+        return;
+    };
+    let file = manifest["file"].as_str().unwrap();
+    let fixture_text = std::fs::read_to_string(fixture(file)).unwrap();
+    let original =
+        &json_stream(&fixture_text)[manifest["doc_index"].as_u64().unwrap_or(0) as usize];
+    let template = &original["spec"]["template"];
+    let mut input = json!({
         "apiVersion": "v1", "kind": "Secret",
-        "metadata": {"name": manifest["name"], "namespace": manifest["namespace"]},
-        "type": secret["type"], "data": secret["data"],
+        "metadata": template["metadata"],
+        "data": manifest["expected_secret"]["data"],
     });
+    if let Some(t) = template.get("type") {
+        input["type"] = t.clone();
+    }
+    if let Some(i) = template.get("immutable") {
+        input["immutable"] = i.clone();
+    }
     let home = tempfile::tempdir().unwrap();
     let mut cmd = sealbox(home.path());
-    cmd.args(["seal", "--scope", "cluster-wide", "--cert"])
-        .arg(cert_file("key1"));
+    cmd.args([
+        "seal",
+        "--scope",
+        manifest["scope"].as_str().unwrap(),
+        "--cert",
+    ])
+    .arg(cert_file(manifest["sealed_with"].as_str().unwrap()));
     let out = ok(run_with_stdin(cmd, input.to_string().as_bytes()));
     assert!(
         out.ends_with("}\n") && !out.ends_with("}\n\n"),
         "one trailing newline"
     );
-    assert_eq!(mask(&out), mask(&fixture_text));
+    assert_eq!(mask(&out), mask(&fixture_text), "{file}");
 }
 
 #[test]

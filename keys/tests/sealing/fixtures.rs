@@ -60,8 +60,10 @@ fn every_raw_value_opens_with_the_controller_keys_and_names_its_key() {
             "{id}: reported key"
         );
         // Any other scope's label must fail: the label really pins the value.
+        let ns = opt_str(raw, "namespace").unwrap_or("some-namespace");
+        let name = opt_str(raw, "name").unwrap_or("some-name");
         for other in Scope::ALL.into_iter().filter(|s| *s != scope) {
-            let wrong = Label::new(other, "bar", "mysecret");
+            let wrong = Label::new(other, ns, name);
             if wrong == label {
                 continue;
             }
