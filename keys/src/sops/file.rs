@@ -248,7 +248,32 @@ pub fn encrypt(
     now_unix: i64,
     rng: &mut (impl RngCore + CryptoRng),
 ) -> Result<Vec<u8>> {
+    if format == Format::Yaml && !input.is_empty() {
+        // Parsed once: the same positions are used to splice the encrypted values in (the
+        // parse is most of the cost on large files).
+        let text = std::str::from_utf8(input).map_err(|_| SopsError::Parse {
+            format: "YAML",
+            reason: "input is not UTF-8".into(),
+        })?;
+        let (y, plain) = YamlText::parse_plain(text, opts.store.yaml_indent)?;
+        let (sealed, meta) = encrypt_tree(&plain, format, opts, now_unix, rng)?;
+        return Ok(y
+            .render_encrypted(&plain, &sealed, &meta.to_value())?
+            .into_bytes());
+    }
     let (plain, doc) = parse_plain(input, format, &opts.store)?;
+    let (sealed, meta) = encrypt_tree(&plain, format, opts, now_unix, rng)?;
+    emit_encrypted(format, &opts.store, &plain, &doc, &sealed, &meta)
+}
+
+/// A fresh data key wrapped for the recipients, the metadata, and the sealed tree.
+fn encrypt_tree(
+    plain: &PlainTree,
+    format: Format,
+    opts: &EncryptOptions,
+    now_unix: i64,
+    rng: &mut (impl RngCore + CryptoRng),
+) -> Result<(SealedTree, Metadata)> {
     let key = DataKey::generate(rng);
     let (groups, threshold) =
         keysource::wrap_data_key(&key, &opts.key_groups, opts.shamir_threshold, rng)?;
@@ -267,8 +292,8 @@ pub fn encrypt(
         mac_only_encrypted: opts.mac_only_encrypted,
         version: WRITTEN_VERSION.to_string(),
     };
-    let sealed = seal_tree(&plain, &key, &mut meta, None, now_unix, rng)?;
-    emit_encrypted(format, &opts.store, &plain, &doc, &sealed, &meta)
+    let sealed = seal_tree(plain, &key, &mut meta, None, now_unix, rng)?;
+    Ok((sealed, meta))
 }
 
 /// Encrypt values and the MAC; sets `lastmodified` and `mac` in `meta`.
@@ -381,6 +406,20 @@ impl OpenedFile {
         store: StoreOptions,
     ) -> Result<OpenedFile> {
         Self::open_inner(input, format, ignore_mac, store, |_| Ok(key.clone()))
+    }
+
+    /// Decrypt a file, asking `get_key` for the data key once the metadata has been read.
+    /// Lets a caller look for identities only where this file needs them (e.g. SSH keys only
+    /// for SSH recipients, a key command once per recipient), typically ending in
+    /// [`super::keysource::recover_data_key`].
+    pub fn open_with(
+        input: &[u8],
+        format: Format,
+        ignore_mac: bool,
+        store: StoreOptions,
+        get_key: impl FnOnce(&Metadata) -> Result<DataKey>,
+    ) -> Result<OpenedFile> {
+        Self::open_inner(input, format, ignore_mac, store, get_key)
     }
 
     fn open_inner(

@@ -454,13 +454,16 @@ pub fn canonical_string_style(s: &str, ctx: &Context) -> Style {
     // Fast path for the common case (identifiers, tokens, URLs without `: `/` #`): a string
     // that starts with a letter other than those of YAML's special words and holds only
     // these characters is always written plain.
+    // YAML's special words (`yes`, `no`, `on`, `off`, `true`, `false`, `null`, …) are at most
+    // five characters long, so a longer such string is plain whatever its first letter.
     let b = s.as_bytes();
     if !b.is_empty()
         && b[0].is_ascii_alphabetic()
-        && !matches!(
-            b[0],
-            b'y' | b'Y' | b'n' | b'N' | b't' | b'T' | b'f' | b'F' | b'o' | b'O'
-        )
+        && (b.len() > 5
+            || !matches!(
+                b[0],
+                b'y' | b'Y' | b'n' | b'N' | b't' | b'T' | b'f' | b'F' | b'o' | b'O'
+            ))
         && b.iter().all(|c| {
             c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.' | b'/' | b'+' | b'=')
         })
