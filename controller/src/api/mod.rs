@@ -3,8 +3,10 @@
 //!
 //! * [`sealed_secret`] — the `bitnami.com/v1alpha1` `SealedSecret` resource;
 //! * [`unseal`](mod@unseal) — SealedSecret + keyring → the Secret the controller creates (pure);
+//! * [`external`] — the External Secrets Operator kinds (`external-secrets.io`);
 //! * [`manifest`] — YAML/JSON streams → numbered documents with precise parse errors.
 
+pub mod external;
 pub mod manifest;
 pub mod sealed_secret;
 pub mod unseal;
