@@ -253,6 +253,23 @@ fn parse_group(g: &MetaValue, field_prefix: &str) -> Result<KeyGroup> {
     Ok(group)
 }
 
+/// sops parses `version` as semver (an optional leading `v`, then `X.Y.Z` with optional
+/// pre-release and build parts) on every decrypt and refuses the file if it does not parse;
+/// so does sealbox, with the reason sops gives.
+fn check_version(version: &str) -> Result<String> {
+    if version.is_empty() {
+        return Err(invalid("version", "Version string empty"));
+    }
+    let bare = version.strip_prefix('v').unwrap_or(version);
+    semver::Version::parse(bare).map_err(|e| {
+        invalid(
+            "version",
+            format!("{version:?} is not a semantic version (X.Y.Z): {e}"),
+        )
+    })?;
+    Ok(version.to_string())
+}
+
 impl Metadata {
     /// Interpret a metadata block (`stores.Metadata.ToInternal`).
     pub fn from_value(m: &MetaValue) -> Result<Metadata> {
@@ -260,8 +277,8 @@ impl Metadata {
             return Err(invalid("sops", "expected a mapping"));
         }
         let version = match m.get("version") {
-            Some(MetaValue::Str(s)) => s.clone(),
-            None | Some(MetaValue::Null) => String::new(),
+            Some(MetaValue::Str(s)) => check_version(s)?,
+            None | Some(MetaValue::Null) => check_version("")?,
             Some(_) => {
                 return Err(invalid(
                     "version",
