@@ -3,5 +3,6 @@
 //! [`crate::apply`].
 
 pub mod bookkeeping;
+pub mod external;
 pub mod reencrypt;
 pub mod sealed;

@@ -1,0 +1,36 @@
+//! The ExternalSecret family, as pure planners (ESO semantics; the async shells are in
+//! [`crate::run::external`]):
+//!
+//! * [`data`] — `data`/`dataFrom` → store reads, answers → provider data;
+//! * [`keys`] — rewrite, key conversion and validation, decoding, NUL checks;
+//! * [`template`] — ESO's `ApplyTemplate` (engine v2);
+//! * [`plan`] — policies, refresh decision, the desired Secret and the outcome;
+//! * [`hash`] — ESO's data-hash, created-by, syncedResourceVersion and field manager;
+//! * [`store`] — store specs → provider configurations, ClusterSecretStore conditions;
+//! * [`cluster_external`] — ClusterExternalSecret fan-out;
+//! * [`push`] — PushSecret.
+
+pub mod data;
+pub mod hash;
+pub mod keys;
+pub mod plan;
+pub mod template;
+
+/// The condition type ExternalSecrets report.
+pub const READY: &str = "Ready";
+/// Reason: synced (also retained, and `creationPolicy: None`).
+pub const REASON_SYNCED: &str = "SecretSynced";
+/// Reason: failed.
+pub const REASON_SYNCED_ERROR: &str = "SecretSyncedError";
+/// Reason: deleted by `deletionPolicy: Delete`.
+pub const REASON_DELETED: &str = "SecretDeleted";
+/// Reason: `creationPolicy: Merge` and no target.
+pub const REASON_MISSING: &str = "SecretMissing";
+/// Event: created.
+pub const EVENT_CREATED: &str = "Created";
+/// Event: updated.
+pub const EVENT_UPDATED: &str = "Updated";
+/// Event: deleted.
+pub const EVENT_DELETED: &str = "Deleted";
+/// Event: failed (Warning).
+pub const EVENT_UPDATE_FAILED: &str = "UpdateFailed";
