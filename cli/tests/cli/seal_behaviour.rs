@@ -26,9 +26,10 @@ fn mask(text: &str) -> String {
 
 #[test]
 fn json_output_has_kubeseals_exact_layout() {
-    // A JSON manifest of the fixture set has kubeseal's JSON output shape: seal the same
+    // The committed set's JSON manifest has kubeseal's JSON output shape: seal the same
     // Secret again (same metadata, type, values, scope, key) and compare the layout.
-    let Some(manifest) = expected()["manifests"]
+    let expected = repo_expected();
+    let Some(manifest) = expected["manifests"]
         .as_array()
         .unwrap()
         .iter()
@@ -37,7 +38,7 @@ fn json_output_has_kubeseals_exact_layout() {
         return;
     };
     let file = manifest["file"].as_str().unwrap();
-    let fixture_text = std::fs::read_to_string(fixture(file)).unwrap();
+    let fixture_text = std::fs::read_to_string(repo_fixture(file)).unwrap();
     let original =
         &json_stream(&fixture_text)[manifest["doc_index"].as_u64().unwrap_or(0) as usize];
     let template = &original["spec"]["template"];
@@ -60,7 +61,11 @@ fn json_output_has_kubeseals_exact_layout() {
         manifest["scope"].as_str().unwrap(),
         "--cert",
     ])
-    .arg(cert_file(manifest["sealed_with"].as_str().unwrap()));
+    .arg(repo_fixture(
+        expected["keys"][manifest["sealed_with"].as_str().unwrap()]["cert"]
+            .as_str()
+            .unwrap(),
+    ));
     let out = ok(run_with_stdin(cmd, input.to_string().as_bytes()));
     assert!(
         out.ends_with("}\n") && !out.ends_with("}\n\n"),

@@ -20,6 +20,35 @@ pub fn fixture_dir() -> PathBuf {
     }
 }
 
+/// The fixture set committed in the repository (never overridden): for tests about
+/// behaviour and output shape rather than about the data of a set.
+pub fn repo_fixture(rel: &str) -> PathBuf {
+    repo().join("tests/fixtures/sealed-secrets").join(rel)
+}
+
+/// The committed set's `expected.json`.
+pub fn repo_expected() -> Value {
+    let text = std::fs::read_to_string(repo_fixture("expected.json")).expect("expected.json");
+    serde_json::from_str(&text).expect("expected.json parses")
+}
+
+/// The committed set's controller key files.
+pub fn repo_controller_key_files() -> Vec<PathBuf> {
+    let e = repo_expected();
+    e["controller_keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|id| {
+            repo_fixture(
+                e["keys"][id.as_str().unwrap()]["private_key"]
+                    .as_str()
+                    .unwrap(),
+            )
+        })
+        .collect()
+}
+
 pub fn fixture(rel: &str) -> PathBuf {
     fixture_dir().join(rel)
 }

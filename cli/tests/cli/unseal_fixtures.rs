@@ -153,11 +153,11 @@ fn every_negative_manifest_is_refused_and_prints_nothing() {
 #[test]
 fn a_multi_document_stream_fails_as_a_whole_when_one_object_fails() {
     let home = tempfile::tempdir().unwrap();
-    let good = std::fs::read_to_string(fixture("multi-doc.yaml")).unwrap();
-    let bad = std::fs::read_to_string(fixture("negative/moved-namespace.yaml")).unwrap();
+    let good = std::fs::read_to_string(repo_fixture("multi-doc.yaml")).unwrap();
+    let bad = std::fs::read_to_string(repo_fixture("negative/moved-namespace.yaml")).unwrap();
     let mut cmd = sealbox(home.path());
     cmd.arg("unseal");
-    for key in controller_key_files() {
+    for key in repo_controller_key_files() {
         cmd.arg("--recovery-private-key").arg(key);
     }
     let out = run_with_stdin(cmd, format!("{good}\n{bad}").as_bytes());
