@@ -17,7 +17,8 @@
 //!   adds that size. [`check_yaml`] runs it over a text.
 //! * [`check_json`] walks a JSON text with serde_json without building a value (a counting
 //!   visitor), so a megabyte of `[[[[` or `[0,0,0,…` is refused before the tree exists.
-//! * [`saphyr_options`] gives serde-saphyr the same limits as its `Budget`.
+//! * [`saphyr_options`] gives serde-saphyr the same limits as its `Budget` (a second line of
+//!   defence behind [`check_yaml`] for manifests, key backups and `.sops.yaml`).
 
 use std::collections::HashMap;
 use std::fmt;
@@ -510,8 +511,9 @@ mod json_count {
 }
 
 /// serde-saphyr options carrying `limits` in its own `Budget` (depth, documents, nodes,
-/// scalar bytes, alias replays). Use together with [`check_yaml`], which also bounds the
-/// bytes that aliases copy (serde-saphyr's budget counts replayed events, not their size).
+/// total scalar bytes including alias copies, alias replays). Use together with
+/// [`check_yaml`], so the same input fails with the same [`LimitExceeded`] (naming the limit)
+/// whichever parser reads it, and before serde-saphyr allocates anything.
 pub fn saphyr_options(limits: &Limits) -> serde_saphyr::Options {
     let mut budget = serde_saphyr::Budget::default();
     budget.max_depth = limits.max_depth;

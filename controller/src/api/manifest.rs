@@ -8,6 +8,9 @@
 
 use std::fmt;
 
+use sealbox_keys::limits::{
+    LimitExceeded, Limits, check_json, check_size, check_yaml, saphyr_options,
+};
 use serde_json::Value;
 use thiserror::Error;
 
@@ -79,7 +82,13 @@ pub struct ManifestError {
 /// Parse a YAML or JSON stream. Input whose first non-blank character is `{` or `[` is
 /// read as concatenated JSON; anything else as multi-document YAML. Empty documents are
 /// skipped.
+///
+/// Manifests come from files, stdin, HTTP request bodies and the cluster, so the stream is
+/// held to the shared resource limits (`sealbox_keys::limits`: size, nesting, documents,
+/// alias expansion) before anything is built from it.
 pub fn parse_documents(source_name: &str, text: &str) -> Result<Vec<Document>, ManifestError> {
+    let limits = Limits::DEFAULT;
+    check_size(text.len(), &limits).map_err(|e| limit_error(source_name, 1, 1, "YAML", e))?;
     let first = text
         .trim_start_matches(['\u{feff}', ' ', '\t', '\r', '\n'])
         .chars()
@@ -117,7 +126,28 @@ pub fn expand_lists(documents: Vec<Document>) -> Vec<Document> {
     out
 }
 
+/// A stream (or one of its documents) over a resource limit: reported like a parse error at
+/// the document where it happened, the reason naming the limit.
+fn limit_error(
+    source_name: &str,
+    document: usize,
+    line: usize,
+    format: &'static str,
+    e: LimitExceeded,
+) -> ManifestError {
+    ManifestError {
+        source_name: source_name.to_owned(),
+        document,
+        line,
+        column: 1,
+        format,
+        reason: e.to_string(),
+    }
+}
+
 fn parse_json_stream(source_name: &str, text: &str) -> Result<Vec<Document>, ManifestError> {
+    check_json(text.as_bytes(), &Limits::DEFAULT)
+        .map_err(|e| limit_error(source_name, 1, 1, "JSON", e))?;
     let mut documents = Vec::new();
     let mut stream = serde_json::Deserializer::from_str(text).into_iter::<Value>();
     loop {
@@ -212,6 +242,7 @@ fn split_yaml_documents(text: &str) -> Vec<YamlChunk<'_>> {
 }
 
 fn parse_yaml_stream(source_name: &str, text: &str) -> Result<Vec<Document>, ManifestError> {
+    let limits = Limits::DEFAULT;
     let mut documents = Vec::new();
     for chunk in split_yaml_documents(text) {
         let body = blank_marker(chunk.text);
@@ -219,23 +250,40 @@ fn parse_yaml_stream(source_name: &str, text: &str) -> Result<Vec<Document>, Man
             continue;
         }
         let number = documents.len() + 1;
-        let value: Value = serde_saphyr::from_str(&body).map_err(|e| {
-            let location = e.location();
-            ManifestError {
-                source_name: source_name.to_owned(),
-                document: number,
-                line: location.map_or(chunk.first_line, |l| {
-                    chunk.first_line + l.line() as usize - 1
-                }),
-                column: location.map_or(0, |l| l.column() as usize),
-                format: "YAML",
-                reason: serde_saphyr::MessageFormatter::format_message(
-                    &serde_saphyr::UserMessageFormatter,
-                    e.without_snippet(),
-                )
-                .into_owned(),
-            }
-        })?;
+        if number > limits.max_documents {
+            let e = LimitExceeded {
+                limit: sealbox_keys::limits::Limit::Documents,
+                max: limits.max_documents,
+                found: number,
+            };
+            return Err(limit_error(
+                source_name,
+                number,
+                chunk.first_line,
+                "YAML",
+                e,
+            ));
+        }
+        check_yaml(&body, &limits)
+            .map_err(|e| limit_error(source_name, number, chunk.first_line, "YAML", e))?;
+        let value: Value = serde_saphyr::from_str_with_options(&body, saphyr_options(&limits))
+            .map_err(|e| {
+                let location = e.location();
+                ManifestError {
+                    source_name: source_name.to_owned(),
+                    document: number,
+                    line: location.map_or(chunk.first_line, |l| {
+                        chunk.first_line + l.line() as usize - 1
+                    }),
+                    column: location.map_or(0, |l| l.column() as usize),
+                    format: "YAML",
+                    reason: serde_saphyr::MessageFormatter::format_message(
+                        &serde_saphyr::UserMessageFormatter,
+                        e.without_snippet(),
+                    )
+                    .into_owned(),
+                }
+            })?;
         if value.is_null() {
             continue;
         }
