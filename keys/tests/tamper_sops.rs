@@ -415,6 +415,7 @@ fn yaml_rows() -> Vec<Row> {
         row("values re-indented (4 → 2 spaces)", reindent(&base), Accept),
     ];
     rows.extend(rollback_rows(&base));
+    rows.push(aad_ambiguity_row());
     rows.extend(multi_document_rows());
     rows
 }
@@ -460,6 +461,23 @@ fn rollback_rows(v1: &str) -> Vec<Row> {
             sealbox_message: None,
         },
     ]
+}
+
+/// The AAD of a value is its key path joined with `:`, so a key that contains `:` has the
+/// same AAD as the nested keys it spells: `{"a:b": v}` can be rewritten as `{a: {b: v}}` (the
+/// MAC sees the same values in the same order) and both tools accept it.
+fn aad_ambiguity_row() -> Row {
+    let base = seal("db:password: hunter2\n", Format::Yaml, false, 9);
+    let enc = enc_of(&base, "db:password:");
+    Row {
+        edit: "key `db:password` rewritten as `db:` → `password:` (AAD ambiguity)",
+        ext: "yaml",
+        tampered: edit_line(&base, "db:password:", |_| {
+            format!("db:\n    password: {enc}\n")
+        }),
+        expect: Accept,
+        sealbox_message: None,
+    }
 }
 
 /// Values swapped between documents of one multi-document file (same data key, and the key
