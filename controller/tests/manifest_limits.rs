@@ -15,7 +15,7 @@ fn billion_laughs() -> String {
         let prev = format!("*l{}", i - 1);
         s.push_str(&format!(
             "l{i}: &l{i} [{}]\n",
-            vec![prev.as_str(); 10].join(", ")
+            [prev.as_str(); 10].join(", ")
         ));
     }
     s

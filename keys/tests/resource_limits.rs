@@ -79,7 +79,7 @@ fn billion_laughs() -> String {
     let mut s = String::from("l0: &l0 [\"lol\", \"lol\", \"lol\", \"lol\", \"lol\"]\n");
     for i in 1..10 {
         let prev = format!("*l{}", i - 1);
-        let refs = vec![prev.as_str(); 10].join(", ");
+        let refs = [prev.as_str(); 10].join(", ");
         s.push_str(&format!("l{i}: &l{i} [{refs}]\n"));
     }
     s

@@ -300,7 +300,10 @@ enum Placement {
 /// The scope annotations a (possibly edited) SealedSecret carries, and the scope they mean
 /// by upstream's rule: cluster-wide if that annotation is exactly "true", else namespace-wide
 /// if that one is, else strict.
-const CLAIMS: [(&str, &[(&str, &str)], Scope); 8] = [
+/// (description, annotations, the scope they mean)
+type Claim = (&'static str, &'static [(&'static str, &'static str)], Scope);
+
+const CLAIMS: [Claim; 8] = [
     ("none", &[], Scope::Strict),
     (
         "namespace-wide: true",
