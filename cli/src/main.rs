@@ -48,6 +48,10 @@ enum Command {
     Unseal(commands::unseal::Args),
     Keys(commands::keys::Args),
     Quickstart(commands::quickstart::Args),
+    // The in-cluster controller and its CRDs.
+    Controller(commands::controller::Args),
+    /// Print the CustomResourceDefinitions (YAML) generated from the Rust types.
+    Crds(commands::crds::Args),
 }
 
 fn exit_code_help() -> String {
@@ -79,5 +83,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Unseal(args) => commands::unseal::run(&global, args),
         Command::Keys(args) => commands::keys::run(&global, args),
         Command::Quickstart(args) => commands::quickstart::run(&global, args),
+        Command::Controller(args) => commands::controller::run(&global, args),
+        Command::Crds(args) => commands::crds::run(args),
     }
 }

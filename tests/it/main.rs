@@ -1,3 +1,4 @@
 //! The single integration-test binary (one link of the whole stack, not one per file).
 
 mod api_double;
+mod controller;

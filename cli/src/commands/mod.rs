@@ -1,5 +1,7 @@
 //! One module per subcommand. Each exposes an `Args` struct (clap) and a `run` function.
 
+pub mod controller;
+pub mod crds;
 pub mod keys;
 pub mod quickstart;
 pub mod seal;

@@ -98,7 +98,8 @@ pub fn decide(policy: &OwnershipPolicy, live: Option<&Secret>, source_uid: &str)
         };
     };
     let name = live.metadata.name.clone().unwrap_or_default();
-    let ours = controlled_by(live, source_uid)
+    let controlled = controlled_by(live, source_uid);
+    let ours = controlled
         || policy.provenance_annotation.as_ref().is_some_and(|a| {
             live.metadata
                 .annotations
@@ -112,7 +113,7 @@ pub fn decide(policy: &OwnershipPolicy, live: Option<&Secret>, source_uid: &str)
         // Bitnami: patch mode merges; owner references only if also "managed".
         return Decision::Write {
             mode: WriteMode::Merge,
-            set_owner: policy.owner.is_some() && (adopt || ours),
+            set_owner: policy.owner.is_some() && (adopt || controlled),
         };
     }
     if ours || adopt {

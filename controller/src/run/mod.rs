@@ -59,6 +59,10 @@ pub struct Handles {
     pub metrics: Arc<Metrics>,
     /// Readiness.
     pub readiness: Arc<Readiness>,
+    /// Where the API listener is bound.
+    pub api_addr: std::net::SocketAddr,
+    /// Where the metrics listener is bound.
+    pub metrics_addr: std::net::SocketAddr,
 }
 
 type ShutdownSignal = Shared<BoxFuture<'static, ()>>;
@@ -67,7 +71,7 @@ async fn serve(
     addr: &str,
     router: axum::Router,
     shutdown: ShutdownSignal,
-) -> Result<tokio::task::JoinHandle<()>, RunError> {
+) -> Result<(tokio::task::JoinHandle<()>, std::net::SocketAddr), RunError> {
     let socket = http::parse_listen_addr(addr).map_err(|reason| RunError::Listen {
         addr: addr.to_owned(),
         reason,
@@ -83,14 +87,15 @@ async fn serve(
         reason: e.to_string(),
     })?;
     tracing::info!(addr = %local, "HTTP server serving");
-    Ok(tokio::spawn(async move {
+    let task = tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, router)
             .with_graceful_shutdown(shutdown)
             .await
         {
             tracing::error!(error = %e, "HTTP server exiting");
         }
-    }))
+    });
+    Ok((task, local))
 }
 
 /// Run until `shutdown` resolves (SIGTERM in the binary). `manual_rotation` receives
@@ -106,13 +111,6 @@ pub async fn run(
     let metrics = Metrics::new(&config.version);
     let keystore = Arc::new(KeyStore::new());
     let readiness = Arc::new(Readiness::default());
-    if let Some(tx) = handles_out {
-        let _ = tx.send(Handles {
-            keystore: keystore.clone(),
-            metrics: metrics.clone(),
-            readiness: readiness.clone(),
-        });
-    }
     let state = Arc::new(HttpState {
         keystore: keystore.clone(),
         metrics: metrics.clone(),
@@ -120,18 +118,27 @@ pub async fn run(
         accept_deprecated_v1_data: config.accept_deprecated_v1_data,
         limiter: http::ratelimit::RateLimiter::new(config.rate_limit, config.rate_limit_burst),
     });
-    let api_server = serve(
+    let (api_server, api_addr) = serve(
         &config.listen_addr,
         http::api_router(state.clone()),
         shutdown.clone(),
     )
     .await?;
-    let metrics_server = serve(
+    let (metrics_server, metrics_addr) = serve(
         &config.listen_metrics_addr,
         http::metrics_router(state),
         shutdown.clone(),
     )
     .await?;
+    if let Some(tx) = handles_out {
+        let _ = tx.send(Handles {
+            keystore: keystore.clone(),
+            metrics: metrics.clone(),
+            readiness: readiness.clone(),
+            api_addr,
+            metrics_addr,
+        });
+    }
 
     let key_watch = tokio::spawn(keystore::watch_keys(
         client.clone(),
@@ -243,8 +250,13 @@ pub async fn run(
     }
     let ready = readiness.clone();
     tokio::spawn(async move {
+        // The store's readiness signal wakes only its most recent waiter (the controller
+        // itself waits on it too), so poll it instead of waiting once.
         for store in stores {
-            let _ = store.wait_until_ready().await;
+            while tokio::time::timeout(Duration::from_millis(200), store.wait_until_ready())
+                .await
+                .is_err()
+            {}
         }
         ready.set_caches_synced(true);
         tracing::info!("caches synced");

@@ -248,10 +248,17 @@ pub async fn reconcile(ss: Arc<SealedSecret>, ctx: Arc<Context>) -> Result<Actio
                     REASON_UNSEALED,
                     "SealedSecret unsealed successfully",
                 )),
-                _ if !was_synced(&ss) => Some(PlannedEvent::normal(
-                    REASON_UNSEALED,
-                    "SealedSecret unsealed successfully",
-                )),
+                // Nothing written, but the object recovers from a reported failure (e.g. its
+                // key came back). A cache that has not seen our status yet says nothing.
+                _ if observed(&ss)
+                    .condition
+                    .is_some_and(|c| c.status == ConditionStatus::False) =>
+                {
+                    Some(PlannedEvent::normal(
+                        REASON_UNSEALED,
+                        "SealedSecret unsealed successfully",
+                    ))
+                }
                 _ => None,
             };
             let result = match &outcome {
