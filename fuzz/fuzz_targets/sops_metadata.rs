@@ -13,7 +13,11 @@ use sealbox_keys::sops::metadata::{flat_value_string, flatten, unflatten};
 fn check_round_trip(metadata: &Metadata) {
     let written = metadata.to_value();
     let again = Metadata::from_value(&written).expect("metadata sealbox writes must read back");
-    assert_eq!(again.to_value(), written, "metadata changed on a round trip");
+    assert_eq!(
+        again.to_value(),
+        written,
+        "metadata changed on a round trip"
+    );
     let flat: Vec<(String, String)> = flatten(&written)
         .into_iter()
         .filter_map(|(k, v)| flat_value_string(&v).map(|s| (k, s.replace("\\n", "\n"))))

@@ -4,8 +4,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use sealbox_keys::sops::path::{get, node_from_json, set, unset};
 use sealbox_keys::sops::parse_path;
+use sealbox_keys::sops::path::{get, node_from_json, set, unset};
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);

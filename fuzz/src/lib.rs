@@ -33,8 +33,10 @@ pub fn sealing_key_4096() -> &'static PrivateKey {
 pub fn sealing_key_2048() -> &'static PrivateKey {
     static KEY: OnceLock<PrivateKey> = OnceLock::new();
     KEY.get_or_init(|| {
-        PrivateKey::from_pem(include_str!("../../tests/fixtures/certs/byo-rsa2048.key.pem"))
-            .expect("fixture key")
+        PrivateKey::from_pem(include_str!(
+            "../../tests/fixtures/certs/byo-rsa2048.key.pem"
+        ))
+        .expect("fixture key")
     })
 }
 
@@ -64,7 +66,10 @@ pub fn identities() -> &'static Identities {
                 "alice",
                 include_str!("../../keys/tests/fixtures/sops/keys/alice.agekey"),
             ),
-            ("bob", include_str!("../../keys/tests/fixtures/sops/keys/bob.agekey")),
+            (
+                "bob",
+                include_str!("../../keys/tests/fixtures/sops/keys/bob.agekey"),
+            ),
             (
                 "carol",
                 include_str!("../../keys/tests/fixtures/sops/keys/carol.agekey"),
