@@ -1,5 +1,6 @@
 //! One module per subcommand. Each exposes an `Args` struct (clap) and a `run` function.
 
+pub mod cluster;
 pub mod controller;
 pub mod crds;
 pub mod keys;

@@ -3,6 +3,7 @@
 //! (restart, logs, signals).
 
 mod binary;
+mod cli;
 mod scenarios;
 
 use std::collections::BTreeMap;
@@ -244,7 +245,10 @@ pub async fn http(
     path: &str,
     body: &str,
 ) -> (u16, String) {
-    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    // Not listening (yet): status 0.
+    let Ok(mut stream) = tokio::net::TcpStream::connect(addr).await else {
+        return (0, String::new());
+    };
     let request = format!(
         "{method} {path} HTTP/1.0\r\nHost: localhost\r\nContent-Length: {}\r\nContent-Type: application/yaml\r\n\r\n{body}",
         body.len()

@@ -204,6 +204,9 @@ async fn handle(
         tokio::time::sleep(latency).await;
     }
     let path = uri.path().to_owned();
+    if let Some(target) = super::proxy::match_service_proxy(&path) {
+        return super::proxy::serve(&shared, target, method, &uri, &headers, body).await;
+    }
     let q = query_map(&uri);
     let route = {
         let store = shared.store.lock().expect("store lock");

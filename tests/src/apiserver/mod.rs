@@ -18,6 +18,7 @@ pub mod errors;
 pub mod faults;
 pub mod http;
 pub mod patch;
+pub mod proxy;
 pub mod resources;
 pub mod selectors;
 pub mod store;

@@ -296,6 +296,9 @@ impl ResourceType {
                 true,
                 KindClass::ConfigMap,
             ),
+            // Services: stored like ConfigMaps (no Service-specific validation); the
+            // double's service proxy (`services/<svc>/proxy/...`) reads them.
+            Self::builtin("", "v1", "services", "Service", true, KindClass::ConfigMap),
             Self::builtin(
                 "",
                 "v1",

@@ -70,7 +70,7 @@ pub fn parse_sealing_key(text: &str, now: Timestamp) -> Result<PublicKey, Certif
 }
 
 /// Read a local file, a `file://` URL or an `http(s)://` URL.
-fn read_location(location: &str) -> anyhow::Result<String> {
+pub fn read_location(location: &str) -> anyhow::Result<String> {
     if location.starts_with("http://") || location.starts_with("https://") {
         return fetch(location);
     }

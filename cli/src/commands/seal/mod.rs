@@ -98,6 +98,10 @@ pub struct Args {
     /// Allow Secrets without data.
     #[arg(long)]
     pub allow_empty_data: bool,
+
+    /// Cluster flags (`--fetch-cert`, `--validate`, `--re-encrypt`, controller location).
+    #[command(flatten)]
+    pub cluster: crate::commands::cluster::ClusterArgs,
 }
 
 fn parse_scope(s: &str) -> Result<Scope, String> {
@@ -106,6 +110,9 @@ fn parse_scope(s: &str) -> Result<Scope, String> {
 
 /// Run `sealbox seal`.
 pub fn run(global: &Global, args: Args) -> anyhow::Result<()> {
+    if args.cluster.wants_cluster() {
+        return crate::commands::cluster::run(&args);
+    }
     if args.raw {
         return seal_raw(global, &args);
     }
