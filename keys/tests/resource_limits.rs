@@ -378,6 +378,54 @@ fn real_sized_files_pass_the_limits() {
     check_yaml(&shared, &Limits::DEFAULT).unwrap();
 }
 
+/// Work must grow linearly with the input, or a file under every limit is still a denial of
+/// service: an INI section of n keys used to cost n² (a repeated key replaces the earlier one,
+/// and each key was looked up by a linear scan: 23 s for 40,000 keys in a debug build).
+/// Compared as a ratio, so the test does not depend on the machine's speed.
+#[test]
+fn parsing_a_large_ini_section_is_linear() {
+    let section = |n: usize| -> String {
+        std::iter::once("[s]\n".to_owned())
+            .chain((0..n).map(|i| format!("key{i} = value\n")))
+            .collect()
+    };
+    let time = |text: &str| {
+        let start = Instant::now();
+        let (tree, _) = sealbox_keys::sops::flat::ini_parse(text.as_bytes(), false).unwrap();
+        drop(tree);
+        start.elapsed()
+    };
+    let (small, large) = (section(20_000), section(160_000));
+    time(&small); // warm up the allocator
+    let ratio = time(&large).as_secs_f64() / time(&small).as_secs_f64().max(1e-6);
+    // Linear: about 8; quadratic: about 64.
+    assert!(ratio < 24.0, "8x the keys took {ratio:.1}x the time");
+    // Repeated keys still replace the earlier value, in the first one's place.
+    use sealbox_keys::sops::{MapItem, Node, Plain, Scalar, tree::Sealed};
+    let (tree, _) =
+        sealbox_keys::sops::flat::ini_parse(b"[s]\na = 1\nb = 2\na = 3\n", false).unwrap();
+    let Node::Map(sections) = tree else { panic!() };
+    let Some(MapItem::Entry(_, Node::Map(items))) = sections.last() else {
+        panic!()
+    };
+    let pairs: Vec<(String, String)> = items
+        .iter()
+        .filter_map(|i| match i {
+            MapItem::Entry(k, Node::Leaf(Sealed::Clear(Plain::Value(Scalar::Str(v))), _)) => {
+                Some((k.clone(), v.clone()))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        pairs,
+        [
+            ("a".to_owned(), "3".to_owned()),
+            ("b".to_owned(), "2".to_owned())
+        ]
+    );
+}
+
 /// The deepest input the limits accept goes through encrypt and decrypt on a thread with a
 /// 2 MiB stack (tokio's worker default), in whatever profile the tests are built.
 #[test]

@@ -4,6 +4,8 @@
 //! output for them is normalised anyway): JSON with Go's `json.Indent` layout and
 //! `encoding/json` escaping, dotenv line by line, INI in go-ini's pretty format.
 
+use std::collections::HashMap;
+
 use base64::Engine;
 
 use super::cipher::{EncryptedValue, Plain, Scalar};
@@ -588,6 +590,9 @@ struct IniSection {
     name: String,
     comment: String,
     keys: Vec<(String, String, String)>,
+    /// Position of each key in `keys`: a repeated key replaces the earlier value (go-ini), and
+    /// finding it by a linear scan made a section of n keys cost n² (minutes for 40,000).
+    index: HashMap<String, usize>,
 }
 
 fn ini_parse_sections(text: &str) -> Result<Vec<IniSection>> {
@@ -595,6 +600,7 @@ fn ini_parse_sections(text: &str) -> Result<Vec<IniSection>> {
         name: "DEFAULT".into(),
         comment: String::new(),
         keys: Vec::new(),
+        index: HashMap::new(),
     }];
     let mut comment = String::new();
     let mut lines = text.split_inclusive('\n').enumerate().peekable();
@@ -625,6 +631,7 @@ fn ini_parse_sections(text: &str) -> Result<Vec<IniSection>> {
                 name,
                 comment: comment.trim().to_string(),
                 keys: Vec::new(),
+                index: HashMap::new(),
             });
             comment.clear();
             continue;
@@ -695,10 +702,12 @@ fn ini_parse_sections(text: &str) -> Result<Vec<IniSection>> {
         let section = sections.last_mut().expect("DEFAULT exists");
         let key_comment = comment.trim().to_string();
         comment.clear();
-        if let Some(existing) = section.keys.iter_mut().find(|(k, _, _)| *k == name) {
+        if let Some(&i) = section.index.get(&name) {
+            let existing = &mut section.keys[i];
             existing.1 = value;
             existing.2 = key_comment;
         } else {
+            section.index.insert(name.clone(), section.keys.len());
             section.keys.push((name, value, key_comment));
         }
     }
