@@ -169,3 +169,77 @@ fn template_escape_before_a_multibyte_character_is_a_parse_error() {
         "é\té".as_bytes()
     );
 }
+
+/// Fuzz finding (sops_yaml): a top-level mapping indented by some spaces (`  a: 1`) got its
+/// `sops:` block at column 0, which ends the mapping and is not YAML: sealbox wrote a file it
+/// could not read back. The block now takes the mapping's indentation; sealbox and the real
+/// sops both decrypt the result.
+#[test]
+fn an_indented_top_level_mapping_gets_an_indented_block() {
+    let crash = fixture("sops_yaml-indented-root.yaml");
+    for input in [
+        crash.as_slice(),
+        b"  a: secret\n  b: other\n",
+        b"    a: secret\n",
+        b"# head\n   a: 1\n   b: [x, y]\n",
+    ] {
+        let enc = encrypt_yaml(input).unwrap();
+        let text = String::from_utf8(enc.clone()).unwrap();
+        let opened = OpenedFile::open(&enc, Format::Yaml, &ids(), false, StoreOptions::default())
+            .unwrap_or_else(|e| panic!("{e}\n{text}"));
+        assert_eq!(opened.plaintext(), input, "{text}");
+        let (code, _) = sops_decrypt_yaml(&enc);
+        assert_eq!(code, 0, "real sops cannot decrypt:\n{text}");
+    }
+}
+
+/// Fuzz finding (sops_ini): a quoted empty key name (`"""""" = v`) was accepted, then
+/// written back unquoted (` = ENC[…]`), which no INI reader accepts: a file sealbox could
+/// not open again. Quoted empty names are now refused like unquoted ones.
+#[test]
+fn ini_quoted_empty_key_is_refused_not_written_unreadable() {
+    let opts = EncryptOptions {
+        key_groups: vec![vec![Recipient::parse(ALICE).unwrap()]],
+        ..Default::default()
+    };
+    let crash = fixture("sops_ini-quoted-empty-key.ini");
+    for input in [
+        crash.as_slice(),
+        b"[s]\n\"\"\"\"\"\" = v\n",
+        b"[s]\n`` = v\n",
+    ] {
+        let err = encrypt(
+            input,
+            Format::Ini,
+            &opts,
+            1_800_000_000,
+            &mut rand::thread_rng(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("empty key name"), "{err}");
+    }
+}
+
+/// Fuzz finding (template): `\u`/`\U`/`\x` and octal escapes checked their hex/octal digits
+/// after slicing the text at a byte count, which panicked when a multi-byte character
+/// followed (`"\uɢ…"`).
+#[test]
+fn template_numeric_escapes_before_multibyte_characters_are_parse_errors() {
+    let crash = fixture("template-unicode-escape-multibyte.tmpl");
+    assert!(!parse_for_fuzzing(&crash));
+    for src in [
+        r#"{{ "\uɢɢ" }}"#,
+        r#"{{ "\Uɢɢɢɢ" }}"#,
+        r#"{{ "\xé" }}"#,
+        r#"{{ "\1é" }}"#,
+        r#"{{ '\uɢ' }}"#,
+    ] {
+        assert!(Template::parse("t", src, FuncSet::Sprig).is_err(), "{src}");
+    }
+    let t = Template::parse("t", r#"{{ "\u00e9\x41\101" }}"#, FuncSet::Sprig).unwrap();
+    assert_eq!(
+        t.execute(&sealbox_keys::template::Value::string_map([("a", "b")]))
+            .unwrap(),
+        "éAA".as_bytes()
+    );
+}

@@ -649,7 +649,13 @@ fn ini_parse_sections(text: &str) -> Result<Vec<IniSection>> {
             let d = after
                 .find(['=', ':'])
                 .ok_or_else(|| ini_err(ln + 1, "key-value delimiter not found"))?;
-            (inner[..end].trim().to_string(), &after[d + 1..])
+            let name = inner[..end].trim();
+            // A quoted empty name would be written back unquoted, which no INI reader (this
+            // one included) accepts: refuse it here, as for an unquoted one.
+            if name.is_empty() {
+                return Err(ini_err(ln + 1, "empty key name"));
+            }
+            (name.to_string(), &after[d + 1..])
         } else {
             let d = line
                 .find(['=', ':'])

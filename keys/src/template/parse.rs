@@ -760,13 +760,11 @@ fn unquote_char(s: &str, quote: u8) -> Option<(Vec<u8>, &str)> {
                 'u' => 4,
                 _ => 8,
             };
-            if tail.len() < n {
+            // Check the bytes before slicing: `tail` may hold any character (`"\uɢ…"`).
+            if tail.len() < n || !tail.as_bytes()[..n].iter().all(u8::is_ascii_hexdigit) {
                 return None;
             }
             let v = u32::from_str_radix(&tail[..n], 16).ok()?;
-            if !tail[..n].bytes().all(|b| b.is_ascii_hexdigit()) {
-                return None;
-            }
             if e == 'x' {
                 return Some((vec![v as u8], &tail[n..]));
             }
@@ -775,10 +773,10 @@ fn unquote_char(s: &str, quote: u8) -> Option<(Vec<u8>, &str)> {
             Some((ch.encode_utf8(&mut buf).as_bytes().to_vec(), &tail[n..]))
         }
         '0'..='7' => {
-            let digits = &rest[..3.min(rest.len())];
-            if digits.len() < 3 || !digits.bytes().all(|b| (b'0'..=b'7').contains(&b)) {
+            if rest.len() < 3 || !rest.as_bytes()[..3].iter().all(|b| (b'0'..=b'7').contains(b)) {
                 return None;
             }
+            let digits = &rest[..3];
             let v = u32::from_str_radix(digits, 8).ok()?;
             if v > 255 {
                 return None;

@@ -768,6 +768,24 @@ impl<'t> YamlText<'t> {
         let block = render_meta_block(metadata, self.indent);
         for (di, doc) in self.docs.iter().enumerate() {
             let at = self.doc_content_end(di, doc);
+            // A top-level mapping need not start at column 0 (`  a: 1`): the block must be a
+            // key of that mapping, so it takes the mapping's indentation.
+            let root_col = doc
+                .root
+                .as_ref()
+                .filter(|r| !is_null_root(r))
+                .map_or(0, |r| column(self.text, r.start));
+            let indented;
+            let block = if root_col == 0 {
+                &block
+            } else {
+                let pad = " ".repeat(root_col);
+                indented = block
+                    .split_inclusive('\n')
+                    .map(|l| format!("{pad}{l}"))
+                    .collect::<String>();
+                &indented
+            };
             let mut ins = String::new();
             let before = &self.text[..at];
             if at == self.text.len() && !before.is_empty() && !before.ends_with('\n') {
@@ -775,7 +793,7 @@ impl<'t> YamlText<'t> {
                 ins.push('\n');
                 ins.push_str(block.trim_end_matches('\n'));
             } else {
-                ins.push_str(&block);
+                ins.push_str(block);
             }
             edits.push((at, at, ins));
         }
