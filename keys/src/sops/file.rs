@@ -236,6 +236,18 @@ pub fn emit_plain_as(plain: &PlainTree, format: Format, store: &StoreOptions) ->
     })
 }
 
+/// Re-render a plaintext file in another store's format, as sops does for `encrypt
+/// --input-type A --output-type B` (the result is then encrypted in format B).
+pub fn convert_plain(
+    input: &[u8],
+    from: Format,
+    to: Format,
+    store: &StoreOptions,
+) -> Result<Vec<u8>> {
+    let (plain, _) = parse_plain(input, from, store)?;
+    emit_plain_as(&plain, to, store)
+}
+
 fn now_metadata_time(now_unix: i64) -> GoTime {
     GoTime::from_unix_utc(now_unix)
 }
@@ -356,10 +368,21 @@ fn parse_encrypted(
 
 /// `filestatus`: metadata present with non-empty `version` and `mac`.
 pub fn is_encrypted(input: &[u8], format: Format) -> bool {
-    parse_encrypted(input, format, &StoreOptions::default())
-        .ok()
-        .and_then(|(_, m)| Metadata::from_value(&m).ok())
-        .is_some_and(|m| !m.version.is_empty() && !m.mac.is_empty())
+    encryption_status(input, format).unwrap_or(false)
+}
+
+/// `filestatus` as sops computes it: `Ok(false)` for a file without metadata (or with an
+/// empty `version`/`mac`), an error for a file that does not parse or whose metadata is
+/// malformed (sops fails on those too).
+pub fn encryption_status(input: &[u8], format: Format) -> Result<bool> {
+    match parse_encrypted(input, format, &StoreOptions::default()) {
+        Err(SopsError::MetadataNotFound) => Ok(false),
+        Err(e) => Err(e),
+        Ok((_, m)) => {
+            let m = Metadata::from_value(&m)?;
+            Ok(!m.version.is_empty() && !m.mac.is_empty())
+        }
+    }
 }
 
 /// A decrypted file, ready to be read, changed and sealed again with the same data key.

@@ -206,6 +206,39 @@ impl Identities {
     }
 }
 
+/// A new age X25519 identity: its recipient (`age1…`) and the text of a key file in
+/// `age-keygen`'s layout (`# created:`, `# public key:`, `AGE-SECRET-KEY-1…`), which sops and
+/// age read as they are. The secret text is wiped from memory when dropped.
+pub fn generate_age_identity(created: &str) -> (String, Zeroizing<String>) {
+    use age::secrecy::ExposeSecret as _;
+    let identity = age::x25519::Identity::generate();
+    let recipient = identity.to_public().to_string();
+    let secret = identity.to_string();
+    let text = Zeroizing::new(format!(
+        "# created: {created}\n# public key: {recipient}\n{}\n",
+        secret.expose_secret()
+    ));
+    (recipient, text)
+}
+
+/// The recipients (`age1…`) of the X25519 identities in a key file's text, in order;
+/// comments and blank lines are skipped. Errors name the line, never its content.
+pub fn age_recipients_of(text: &str, source_name: &str) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim_end_matches('\r');
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let id = age::x25519::Identity::from_str(line).map_err(|_| SopsError::InvalidIdentity {
+            source_name: format!("{source_name} line {}", i + 1),
+            reason: "not an AGE-SECRET-KEY-1 identity".into(),
+        })?;
+        out.push(id.to_public().to_string());
+    }
+    Ok(out)
+}
+
 /// Wrap a fresh data key for every key group (Shamir split when there are several groups).
 /// Keys of other kinds (PGP, KMS, …) cannot be wrapped here and make this fail.
 pub fn wrap_data_key(
@@ -330,4 +363,44 @@ pub fn recover_data_key(meta: &Metadata, ids: &Identities) -> Result<DataKey> {
         }],
         threshold,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_identity_opens_what_its_recipient_wraps() {
+        let (recipient, text) = generate_age_identity("2026-01-01T00:00:00Z");
+        assert!(recipient.starts_with("age1"));
+        assert!(text.starts_with("# created: 2026-01-01T00:00:00Z\n# public key: age1"));
+        let mut ids = Identities::new();
+        assert_eq!(ids.add_age_keys(&text, "generated").unwrap(), 1);
+        let key = DataKey::generate(&mut rand::thread_rng());
+        let (groups, _) = wrap_data_key(
+            &key,
+            &[vec![Recipient::parse(&recipient).unwrap()]],
+            0,
+            &mut rand::thread_rng(),
+        )
+        .unwrap();
+        let meta = Metadata {
+            key_groups: groups,
+            shamir_threshold: 0,
+            last_modified: super::super::gofmt::GoTime::from_unix_utc(0),
+            mac: String::new(),
+            rule: Default::default(),
+            mac_only_encrypted: false,
+            version: "3.11.0".into(),
+        };
+        assert!(recover_data_key(&meta, &ids).unwrap() == key);
+        assert!(!format!("{ids:?}").contains("AGE-SECRET-KEY"));
+        assert_eq!(
+            age_recipients_of(&text, "generated").unwrap(),
+            vec![recipient]
+        );
+        let err = age_recipients_of("# c\nAGE-SECRET-KEY-1NOPE\n", "f").unwrap_err();
+        assert!(err.to_string().contains("f line 2"));
+        assert!(!err.to_string().contains("NOPE"));
+    }
 }

@@ -26,9 +26,10 @@ pub mod yaml;
 pub use cipher::{DataKey, EncryptedValue, Plain, Scalar};
 pub use error::{Location, Result, SopsError};
 pub use file::{
-    EncryptOptions, Format, OpenedFile, StoreOptions, emit_plain_as, encrypt, is_encrypted,
+    EncryptOptions, Format, OpenedFile, StoreOptions, convert_plain, emit_plain_as, encrypt,
+    encryption_status, is_encrypted,
 };
-pub use keysource::{Identities, Recipient};
+pub use keysource::{Identities, Recipient, age_recipients_of, generate_age_identity};
 pub use metadata::{KeyKind, MasterKey, Metadata};
 pub use path::{PathStep, parse_path};
 pub use rules::EncryptionRule;
