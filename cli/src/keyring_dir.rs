@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use sealbox_keys::sealing::backup::{ManifestFormat, import_keys, key_secret};
 use sealbox_keys::sealing::{Keyring, SealingKey};
+use sealbox_keys::sops::{age_recipients_of, generate_age_identity};
 use secrecy::ExposeSecret as _;
 
 use crate::Global;
@@ -67,6 +68,52 @@ impl KeyringDir {
     /// Where sealing keys live.
     pub fn sealing_keys_dir(&self) -> PathBuf {
         self.root.join("sealing-keys")
+    }
+
+    /// The age identity for SOPS files (`DIR/age/keys.txt`, an age key file).
+    pub fn age_keys_path(&self) -> PathBuf {
+        self.root.join("age").join("keys.txt")
+    }
+
+    /// The recipient (`age1…`) of the keyring's age identity, if it has one.
+    pub fn age_recipient(&self) -> anyhow::Result<Option<String>> {
+        let path = self.age_keys_path();
+        let text = match fs::read_to_string(&path) {
+            Ok(t) => zeroize::Zeroizing::new(t),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => {
+                return Err(e).code(Code::Keyring, || format!("cannot read {}", path.display()));
+            }
+        };
+        let recipients = age_recipients_of(&text, &path.display().to_string())
+            .code(Code::Keyring, || {
+                "the keyring's age identity is unusable".to_owned()
+            })?;
+        Ok(recipients.into_iter().next())
+    }
+
+    /// The keyring's age recipient, creating the identity (0600, atomically) if there is
+    /// none yet. Returns the recipient and whether it was created now.
+    pub fn ensure_age_identity(&self) -> anyhow::Result<(String, bool)> {
+        if let Some(r) = self.age_recipient()? {
+            return Ok((r, false));
+        }
+        let path = self.age_keys_path();
+        let dir = path
+            .parent()
+            .expect("age/keys.txt has a parent")
+            .to_path_buf();
+        for d in [self.root.clone(), dir] {
+            create_private_dir(&d)
+                .code(Code::Keyring, || format!("cannot create {}", d.display()))?;
+        }
+        let created = jiff::Timestamp::now()
+            .strftime("%Y-%m-%dT%H:%M:%SZ")
+            .to_string();
+        let (recipient, text) = generate_age_identity(&created);
+        write_atomically(&path, text.as_bytes(), FileMode::Private)
+            .code(Code::Keyring, || format!("cannot write {}", path.display()))?;
+        Ok((recipient, true))
     }
 
     /// Files of stored sealing keys, sorted by name. Empty if the directory is missing.
@@ -177,6 +224,9 @@ pub enum FileMode {
     Private,
     /// Keep the mode of the file being replaced, else 0644 (sealed output is public).
     Shareable,
+    /// Keep the mode of the file being replaced, else 0600 (decrypted output written where
+    /// the user asked: their file keeps its permissions, a new one is private).
+    KeepOrPrivate,
 }
 
 /// Create `dir` and its parents; a directory we create is 0700.
@@ -215,6 +265,9 @@ pub fn write_atomically(path: &Path, contents: &[u8], mode: FileMode) -> anyhow:
             FileMode::Shareable => fs::metadata(path)
                 .map(|m| m.permissions().mode() & 0o777)
                 .unwrap_or(0o644),
+            FileMode::KeepOrPrivate => fs::metadata(path)
+                .map(|m| m.permissions().mode() & 0o777)
+                .unwrap_or(0o600),
         };
         temp.as_file()
             .set_permissions(fs::Permissions::from_mode(bits))
@@ -258,6 +311,27 @@ mod tests {
             .filter(|e| e.file_name().to_string_lossy().starts_with(".sealbox-"))
             .collect();
         assert!(leftovers.is_empty());
+    }
+
+    #[test]
+    fn age_identity_is_created_once_and_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let ring = KeyringDir::at(dir.path().join("ring"));
+        assert!(ring.age_recipient().unwrap().is_none());
+        let (recipient, created) = ring.ensure_age_identity().unwrap();
+        assert!(created && recipient.starts_with("age1"));
+        let (again, created) = ring.ensure_age_identity().unwrap();
+        assert_eq!((again.as_str(), created), (recipient.as_str(), false));
+        let text = fs::read_to_string(ring.age_keys_path()).unwrap();
+        assert!(text.contains(&format!("# public key: {recipient}\n")));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode(&ring.age_keys_path()), 0o600);
+            assert_eq!(mode(ring.age_keys_path().parent().unwrap()), 0o700);
+            assert_eq!(mode(ring.root()), 0o700);
+        }
     }
 
     #[test]

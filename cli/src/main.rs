@@ -48,6 +48,9 @@ enum Command {
     Unseal(commands::unseal::Args),
     Keys(commands::keys::Args),
     Quickstart(commands::quickstart::Args),
+    // SOPS (sops-compatible files, flags and exit codes): encrypt, decrypt, edit, ...
+    #[command(flatten)]
+    Sops(commands::sops::Command),
     // The in-cluster controller and its CRDs.
     Controller(commands::controller::Args),
     /// Print the CustomResourceDefinitions (YAML) generated from the Rust types.
@@ -66,6 +69,10 @@ fn exit_code_help() -> String {
 }
 
 fn main() -> ExitCode {
+    // Started as `sops` (a symlink or copy): sops' own command line.
+    if let Some(code) = commands::sops::compat::main_if_invoked_as_sops() {
+        return code;
+    }
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
@@ -83,6 +90,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Unseal(args) => commands::unseal::run(&global, args),
         Command::Keys(args) => commands::keys::run(&global, args),
         Command::Quickstart(args) => commands::quickstart::run(&global, args),
+        Command::Sops(command) => commands::sops::run(&global, command),
         Command::Controller(args) => commands::controller::run(&global, args),
         Command::Crds(args) => commands::crds::run(args),
     }

@@ -129,7 +129,10 @@ fn key_size(bits: usize) -> KeySize {
 pub fn run(global: &Global, args: Args) -> anyhow::Result<()> {
     let dir = KeyringDir::resolve(global)?;
     match args.command {
-        KeysCommand::Init(a) => init(&dir, key_size(a.key_size)).map(|_| ()),
+        KeysCommand::Init(a) => {
+            init(&dir, key_size(a.key_size))?;
+            init_age_identity(&dir)
+        }
         KeysCommand::List => list(&dir),
         KeysCommand::Rotate(a) => rotate(&dir, &a),
         KeysCommand::ExportCert(a) => export_cert(&dir, a.output),
@@ -177,8 +180,43 @@ pub fn init(dir: &KeyringDir, size: KeySize) -> anyhow::Result<InitOutcome> {
     Ok(InitOutcome::Created(Box::new(key)))
 }
 
+/// The age identity SOPS files are encrypted to by default (`sealbox encrypt` without
+/// recipients), created next to the sealing keys if missing.
+fn init_age_identity(dir: &KeyringDir) -> anyhow::Result<()> {
+    let (recipient, created) = dir.ensure_age_identity()?;
+    if created {
+        eprintln!(
+            "created age identity for SOPS files in {} (recipient {recipient})",
+            dir.age_keys_path().display()
+        );
+    } else {
+        eprintln!("age identity for SOPS files: recipient {recipient} — nothing to do");
+    }
+    Ok(())
+}
+
 fn list(dir: &KeyringDir) -> anyhow::Result<()> {
-    let ring = dir.load_required()?;
+    let age = dir.age_recipient()?;
+    let ring = match age {
+        Some(_) => dir.load()?,
+        None => dir.load_required()?,
+    };
+    if !ring.is_empty() {
+        list_sealing_keys(&ring);
+    }
+    if let Some(recipient) = age {
+        if !ring.is_empty() {
+            println!();
+        }
+        println!(
+            "SOPS AGE RECIPIENT ({})\n{recipient}",
+            dir.age_keys_path().display()
+        );
+    }
+    Ok(())
+}
+
+fn list_sealing_keys(ring: &Keyring) {
     println!(
         "{:<28} {:<51} {:>5}  {:<20} {:<20} ROLE",
         "NAME", "FINGERPRINT", "BITS", "NOT BEFORE", "NOT AFTER"
@@ -195,7 +233,6 @@ fn list(dir: &KeyringDir) -> anyhow::Result<()> {
             if i == 0 { "sealing" } else { "unsealing only" }
         );
     }
-    Ok(())
 }
 
 fn rotate(dir: &KeyringDir, args: &RotateArgs) -> anyhow::Result<()> {

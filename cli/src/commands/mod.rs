@@ -6,4 +6,5 @@ pub mod crds;
 pub mod keys;
 pub mod quickstart;
 pub mod seal;
+pub mod sops;
 pub mod unseal;

@@ -11,6 +11,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use rand::Rng as _;
 use sealbox_controller::api::{SealedSecret, UnsealOptions, unseal};
 use sealbox_keys::sealing::{KeySize, Keyring};
+use sealbox_keys::sops;
 use zeroize::Zeroizing;
 
 use super::keys::{InitOutcome, init};
@@ -35,6 +36,8 @@ pub struct Context {
     pub example: BTreeMap<String, Zeroizing<Vec<u8>>>,
     /// The example SealedSecret.
     pub sealed: Option<SealedSecret>,
+    /// The SOPS example: its plaintext and the encrypted file.
+    pub sops_example: Option<(Zeroizing<String>, Vec<u8>)>,
 }
 
 /// One step: a title and what it does.
@@ -45,6 +48,11 @@ pub const STEPS: &[Step] = &[
     ("local keyring", step_keyring),
     ("seal an example Secret", step_seal),
     ("open it again", step_unseal),
+    (
+        "SOPS: encrypt an example file with the keyring's age identity",
+        step_sops_encrypt,
+    ),
+    ("SOPS: decrypt it again", step_sops_decrypt),
     ("what to run next", step_next),
 ];
 
@@ -58,6 +66,7 @@ pub fn run(global: &Global, _args: Args) -> anyhow::Result<()> {
         keyring: None,
         example: BTreeMap::new(),
         sealed: None,
+        sops_example: None,
     };
     for (i, (title, step)) in STEPS.iter().enumerate() {
         println!("\n[{}/{}] {title}", i + 1, STEPS.len());
@@ -153,6 +162,107 @@ fn step_unseal(cx: &mut Context) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn step_sops_encrypt(cx: &mut Context) -> anyhow::Result<()> {
+    let (recipient, created) = cx.dir.ensure_age_identity()?;
+    println!(
+        "  {} age identity {} (recipient {recipient})",
+        if created {
+            "created the"
+        } else {
+            "using the existing"
+        },
+        cx.dir.age_keys_path().display()
+    );
+    let password: String = rand::thread_rng()
+        .sample_iter(rand::distributions::Alphanumeric)
+        .take(24)
+        .map(char::from)
+        .collect();
+    let plaintext = Zeroizing::new(format!(
+        "# A Secret for Flux / kustomize: only data and stringData are encrypted\napiVersion: v1\nkind: Secret\nmetadata:\n  name: {EXAMPLE_NAME}\n  namespace: {EXAMPLE_NAMESPACE}\ntype: Opaque\nstringData:\n  username: demo\n  password: {password}\n"
+    ));
+    let options = sops::EncryptOptions {
+        key_groups: vec![vec![
+            sops::Recipient::parse(&recipient).map_err(|e| fail(Code::Keyring, e.to_string()))?,
+        ]],
+        rule: Some(
+            sops::EncryptionRule::from_fields(
+                None,
+                None,
+                None,
+                Some("^(data|stringData)$"),
+                None,
+                None,
+            )
+            .map_err(|e| fail(Code::Generic, e.to_string()))?
+            .expect("one rule"),
+        ),
+        ..Default::default()
+    };
+    let encrypted = sops::encrypt(
+        plaintext.as_bytes(),
+        sops::Format::Yaml,
+        &options,
+        jiff::Timestamp::now().as_second(),
+        &mut rand::thread_rng(),
+    )
+    .map_err(|e| {
+        fail(
+            Code::Generic,
+            format!("the SOPS example did not encrypt: {e}"),
+        )
+    })?;
+    println!(
+        "  sealbox encrypt --encrypted-regex '^(data|stringData)$' secret.yaml > secret.enc.yaml\n  (with no --age and no creation rule in .sops.yaml, the keyring's recipient is used) gives:\n"
+    );
+    for line in String::from_utf8_lossy(&encrypted).lines() {
+        println!("    {line}");
+    }
+    println!(
+        "\n  sops, Flux and helm-secrets decrypt this file with the same age identity; layout and comments are kept."
+    );
+    cx.sops_example = Some((plaintext, encrypted));
+    Ok(())
+}
+
+fn step_sops_decrypt(cx: &mut Context) -> anyhow::Result<()> {
+    let (plaintext, encrypted) = cx.sops_example.as_ref().expect("encrypt step ran");
+    let path = cx.dir.age_keys_path();
+    let keys = Zeroizing::new(std::fs::read_to_string(&path).map_err(|e| {
+        fail(
+            Code::Keyring,
+            format!("cannot read {}: {e}", path.display()),
+        )
+    })?);
+    let mut ids = sops::Identities::new();
+    ids.add_age_keys(&keys, &path.display().to_string())
+        .map_err(|e| fail(Code::Keyring, e.to_string()))?;
+    let opened = sops::OpenedFile::open(
+        encrypted,
+        sops::Format::Yaml,
+        &ids,
+        false,
+        sops::StoreOptions::default(),
+    )
+    .map_err(|e| {
+        fail(
+            Code::Generic,
+            format!("the SOPS example did not decrypt: {e}"),
+        )
+    })?;
+    if opened.plaintext() != plaintext.as_bytes() {
+        return Err(fail(
+            Code::Generic,
+            "the SOPS example decrypted, but not to the original bytes",
+        ));
+    }
+    println!(
+        "  sealbox decrypt secret.enc.yaml: decrypted with {} — byte-for-byte the original (MAC verified)",
+        path.display()
+    );
+    Ok(())
+}
+
 fn step_next(cx: &mut Context) -> anyhow::Result<()> {
     let keyring = if cx.dir.root() == default_dir_hint().as_path() {
         String::new()
@@ -167,6 +277,12 @@ fn step_next(cx: &mut Context) -> anyhow::Result<()> {
   sealbox keys{keyring} export-cert > cert.pem                     # share with people who seal
   sealbox keys{keyring} backup -w keys-backup.yaml                 # keep it somewhere safe!
   kubectl apply -f keys-backup.yaml                   # lets a Bitnami controller open them too"
+    );
+    println!(
+        "  sealbox{keyring} encrypt -i secret.yaml              # like sops encrypt -i (sops -e -i)
+  sealbox{keyring} decrypt secret.yaml                 # like sops decrypt (sops -d)
+  sealbox{keyring} edit secret.yaml                    # like sops edit (sops secret.yaml)
+  ln -s \"$(command -v sealbox)\" ~/bin/sops           # sops' own command line, e.g. for helm-secrets"
     );
     Ok(())
 }

@@ -6,11 +6,19 @@
 //!   Go, npm and Python) unseals to `expected.json`, every negative is refused;
 //! * `seal_interop` — what `sealbox seal` writes is opened by an independent implementation
 //!   (`tests/tools/ss_open.py`: pyca/cryptography, and the openssl CLI for the RSA step);
-//! * `seal_behaviour`, `keys` — kubeseal's flags and output shape, the local keyring.
+//! * `seal_behaviour`, `keys` — kubeseal's flags and output shape, the local keyring;
+//! * `sops_fixtures` — every SOPS fixture (made by real sops 3.11) through sealbox started as
+//!   `sops`, with sops' exit codes; `sops_cli` — the SOPS commands, identity and
+//!   `.sops.yaml` discovery, edit/exec safety, bad input, interop with the real sops;
+//!   `sops_compat` — sops' command line (legacy flags, helm-secrets' calls).
 
 mod keys;
 mod seal_behaviour;
 mod seal_interop;
+mod sops_cli;
+mod sops_compat;
+mod sops_fixtures;
+mod sops_support;
 mod support;
 mod trycmd_cases;
 mod unseal_fixtures;
