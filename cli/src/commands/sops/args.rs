@@ -120,7 +120,7 @@ pub struct DecryptionArgs {
     pub decryption_order: Option<String>,
 }
 
-/// Encrypt a file.
+/// Encrypt a file's values (sops-compatible output).
 #[derive(Debug, Clone, Default, clap::Args)]
 #[command(
     long_about = "Encrypt the values of a YAML, JSON, dotenv, INI or binary file \
@@ -156,7 +156,7 @@ pub struct EncryptArgs {
     pub config: ConfigArgs,
 }
 
-/// Decrypt a file.
+/// Decrypt a sops-encrypted file.
 #[derive(Debug, Clone, Default, clap::Args)]
 #[command(
     long_about = "Decrypt a sops-encrypted file to stdout (or -i/--output). \
@@ -191,7 +191,7 @@ pub struct DecryptArgs {
     pub config: ConfigArgs,
 }
 
-/// Edit an encrypted file in $EDITOR.
+/// Edit a sops-encrypted file in $EDITOR (or create one).
 #[derive(Debug, Clone, Default, clap::Args)]
 #[command(
     long_about = "Decrypt FILE into a private temporary file (0600 in a 0700 \
@@ -219,7 +219,7 @@ pub struct EditArgs {
     pub config: ConfigArgs,
 }
 
-/// Re-encrypt a file with a new data key.
+/// Re-encrypt a file with a new data key; add or remove age recipients.
 #[derive(Debug, Clone, Default, clap::Args)]
 #[command(
     long_about = "Generate a new data key and re-encrypt every value with it, \
@@ -256,7 +256,7 @@ pub struct RotateArgs {
     pub config: ConfigArgs,
 }
 
-/// Sync recipients with `.sops.yaml`.
+/// Sync a file's recipients with .sops.yaml (same data key).
 #[derive(Debug, Clone, Default, clap::Args)]
 #[command(
     long_about = "Make the recipients (key groups, Shamir threshold) of each FILE \
@@ -282,7 +282,7 @@ pub struct UpdatekeysArgs {
     pub config: ConfigArgs,
 }
 
-/// Set one value.
+/// Set one value of an encrypted file.
 #[derive(Debug, Clone, Default, clap::Args)]
 #[command(
     long_about = "Set the value at PATH (e.g. '[\"app\"][\"replicas\"]') to a JSON \
@@ -321,7 +321,7 @@ pub struct SetArgs {
     pub config: ConfigArgs,
 }
 
-/// Remove one key or list item.
+/// Remove one key or list item of an encrypted file.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct UnsetArgs {
     /// The encrypted file.
@@ -344,7 +344,7 @@ pub struct UnsetArgs {
     pub config: ConfigArgs,
 }
 
-/// Run a command with decrypted values in its environment.
+/// Run a command with the decrypted values as environment variables.
 #[derive(Debug, Clone, Default, clap::Args)]
 #[command(
     long_about = "Decrypt FILE and run COMMAND (with /bin/sh -c) with every \
@@ -376,7 +376,7 @@ pub struct ExecEnvArgs {
     pub config: ConfigArgs,
 }
 
-/// Run a command with the decrypted file at a temporary path.
+/// Run a command with the decrypted file at a private temporary path.
 #[derive(Debug, Clone, Default, clap::Args)]
 #[command(
     long_about = "Decrypt FILE and run COMMAND (with /bin/sh -c) with every `{}` \
@@ -411,7 +411,7 @@ pub struct ExecFileArgs {
     pub config: ConfigArgs,
 }
 
-/// Whether a file is sops-encrypted.
+/// Print {"encrypted":true|false} for a file.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct FilestatusArgs {
     /// The file to check.

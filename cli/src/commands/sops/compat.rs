@@ -35,9 +35,14 @@ use super::{
 use crate::Global;
 use crate::exit::RawExit;
 
-/// `sealbox sops ARGS…`: everything after `sops` is sops' command line.
+/// Run with sops' own command line (what `sops` as a link to sealbox does).
 #[derive(Debug, clap::Args)]
-#[command(disable_help_flag = true)]
+#[command(
+    disable_help_flag = true,
+    long_about = "Run with sops' own command line, exactly as sealbox does when it is started \
+under the name `sops` (e.g. a symlink, for helm-secrets' HELM_SECRETS_SOPS_PATH): \
+`sealbox sops -d --input-type yaml --output-type yaml secrets.yaml`. See `sealbox sops --help`."
+)]
 pub struct Args {
     /// sops' arguments, e.g. `--decrypt --input-type yaml secrets.yaml`.
     #[arg(

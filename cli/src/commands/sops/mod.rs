@@ -39,30 +39,20 @@ use self::config::LoadedConfig;
 use crate::Global;
 use crate::keyring_dir::KeyringDir;
 
-/// The SOPS commands (flattened into sealbox's top-level commands).
+/// The SOPS commands (flattened into sealbox's top-level commands). Their help texts come
+/// from each `Args` struct (a doc comment here would replace the long descriptions).
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
-    /// Encrypt a file's values (sops-compatible output).
     Encrypt(EncryptArgs),
-    /// Decrypt a sops-encrypted file.
     Decrypt(DecryptArgs),
-    /// Edit a sops-encrypted file in $EDITOR (or create one).
     Edit(EditArgs),
-    /// Re-encrypt a file with a new data key; add or remove age recipients.
     Rotate(RotateArgs),
-    /// Sync a file's recipients with .sops.yaml (same data key).
     Updatekeys(UpdatekeysArgs),
-    /// Set one value of an encrypted file.
     Set(SetArgs),
-    /// Remove one key or list item of an encrypted file.
     Unset(UnsetArgs),
-    /// Run a command with the decrypted values as environment variables.
     ExecEnv(ExecEnvArgs),
-    /// Run a command with the decrypted file at a private temporary path.
     ExecFile(ExecFileArgs),
-    /// Print {"encrypted":true|false} for a file.
     Filestatus(FilestatusArgs),
-    /// Run with sops' own command line (what `sops` as a link to sealbox does).
     Sops(compat::Args),
 }
 
