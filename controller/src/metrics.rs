@@ -116,6 +116,8 @@ pub struct Metrics {
     pub apply_duration: Histogram,
     /// `sealbox_sealing_keys`: keys loaded.
     pub sealing_keys: Gauge,
+    /// The ExternalSecret family (ESO's `externalsecret_*` names).
+    pub external: Arc<crate::run::external::metrics::EsoMetrics>,
 }
 
 impl fmt::Debug for Metrics {
@@ -146,7 +148,9 @@ impl Metrics {
             reconciles: Family::default(),
             apply_duration: Histogram::new(exponential_buckets(0.001, 2.0, 14)),
             sealing_keys: Gauge::default(),
+            external: Arc::default(),
         };
+        m.external.register(&mut registry);
         {
             let ss = registry.sub_registry_with_prefix("sealed_secrets_controller");
             ss.register("build_info", "Build information.", build_info);

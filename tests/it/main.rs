@@ -2,3 +2,4 @@
 
 mod api_double;
 mod controller;
+mod external;

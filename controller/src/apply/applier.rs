@@ -137,6 +137,22 @@ impl Applier {
         live: Option<&Secret>,
         source_uid: &str,
     ) -> Result<ApplyOutcome, ApplyError> {
+        self.apply_secret_as(desired, live, source_uid, FIELD_MANAGER)
+            .await
+    }
+
+    /// [`Applier::apply_secret`] under another field manager. ExternalSecrets write with
+    /// ESO's per-object manager (`externalsecrets.external-secrets.io/<name>`): server-side
+    /// apply then prunes exactly the keys that object stopped producing, several objects
+    /// can merge into one Secret without removing each other's keys, and ownership of
+    /// fields carries over between ESO and sealbox.
+    pub async fn apply_secret_as(
+        &self,
+        desired: &DesiredSecret,
+        live: Option<&Secret>,
+        source_uid: &str,
+        manager: &str,
+    ) -> Result<ApplyOutcome, ApplyError> {
         let namespace = desired
             .secret
             .metadata
@@ -162,7 +178,7 @@ impl Applier {
 
         let Some(live) = live else {
             let params = PostParams {
-                field_manager: Some(FIELD_MANAGER.to_owned()),
+                field_manager: Some(manager.to_owned()),
                 ..PostParams::default()
             };
             api.create(&params, &want)
@@ -197,7 +213,11 @@ impl Applier {
 
         let body = apply_body(&want, mode);
         let applied = api
-            .patch(&name, &apply_params(), &Patch::Apply(&body))
+            .patch(
+                &name,
+                &PatchParams::apply(manager).force(),
+                &Patch::Apply(&body),
+            )
             .await
             .map_err(|source| {
                 if is_immutable_error(&source) {
@@ -218,7 +238,7 @@ impl Applier {
             if remaining.has_extras() {
                 let patch = removal_patch(&remaining, applied.metadata.resource_version.as_deref());
                 let params = PatchParams {
-                    field_manager: Some(FIELD_MANAGER.to_owned()),
+                    field_manager: Some(manager.to_owned()),
                     ..PatchParams::default()
                 };
                 api.patch(&name, &params, &Patch::Merge(&patch))

@@ -21,6 +21,7 @@ pub mod applier;
 pub mod backoff;
 pub mod conditions;
 pub mod drift;
+pub mod lifecycle;
 pub mod ownership;
 pub mod plan;
 

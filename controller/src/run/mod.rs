@@ -2,6 +2,7 @@
 //! SealedSecret controller loops, with graceful shutdown.
 
 pub mod config;
+pub mod external;
 pub mod sealed;
 
 use std::future::Future;
@@ -160,6 +161,9 @@ pub async fn run(
             .await
             .map_err(|e| RunError::Lease(e.to_string()))?;
         let (mut rx, task) = manager.watch().await;
+        // A follower has no informer caches to wait for: it is ready to serve the
+        // certificate, verify and rotate as soon as the keys are loaded.
+        readiness.set_caches_synced(true);
         tracing::info!(identity = %config.identity, lease = %config.lease_name, "waiting to become the leader");
         loop {
             if *rx.borrow_and_update() {
@@ -179,6 +183,7 @@ pub async fn run(
             }
         }
         tracing::info!(identity = %config.identity, "became the leader");
+        readiness.set_caches_synced(false);
         lease_state = Some((rx, task));
     }
 

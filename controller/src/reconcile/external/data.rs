@@ -9,7 +9,9 @@
 //! (with a `MissingProviderSecret` event) unless `deletionPolicy: Retain`, where it is an
 //! error.
 
-use sealbox_providers::{ErrorKind, FindRef, MetadataPolicy, ProviderError, RemoteRef, SecretMap, SecretValue};
+use sealbox_providers::{
+    ErrorKind, FindRef, MetadataPolicy, ProviderError, RemoteRef, SecretMap, SecretValue,
+};
 
 use super::keys::{self, Conversion, DataMap, Decoding, KeyError};
 use crate::api::external::external_secret::{self as es, ExternalSecretSpec, SecretStoreRef};
@@ -213,7 +215,10 @@ pub struct Assembled {
 
 fn map_of(answer: Answer) -> DataMap {
     match answer {
-        Answer::Map(m) => m.into_iter().map(|(k, v)| (k, v.expose().to_vec())).collect(),
+        Answer::Map(m) => m
+            .into_iter()
+            .map(|(k, v)| (k, v.expose().to_vec()))
+            .collect(),
         Answer::Value(v) => DataMap::from([(String::new(), v.expose().to_vec())]),
     }
 }
@@ -313,7 +318,9 @@ pub fn assemble(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::external::external_secret::{DataFromSource, ExternalSecretData, Find, FindName};
+    use crate::api::external::external_secret::{
+        DataFromSource, ExternalSecretData, Find, FindName,
+    };
 
     fn spec() -> ExternalSecretSpec {
         ExternalSecretSpec {
@@ -420,9 +427,13 @@ mod tests {
         let s = spec();
         let results = || {
             vec![
-                Err(ProviderError::NotFound { key: "app/common".into() }),
+                Err(ProviderError::NotFound {
+                    key: "app/common".into(),
+                }),
                 Ok(smap(&[])),
-                Err(ProviderError::NotFound { key: "app/db".into() }),
+                Err(ProviderError::NotFound {
+                    key: "app/db".into(),
+                }),
             ]
         };
         let got = assemble(&s, "Delete", answers(&s, results())).unwrap();
@@ -431,7 +442,11 @@ mod tests {
         assert_eq!(got.events[0].reason, REASON_MISSING_PROVIDER_SECRET);
         let e = assemble(&s, "Retain", answers(&s, results())).unwrap_err();
         assert!(!e.is_transient());
-        assert!(e.to_string().starts_with("error processing spec.dataFrom[0].extract"), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("error processing spec.dataFrom[0].extract"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -443,7 +458,9 @@ mod tests {
             answers(
                 &s,
                 vec![
-                    Err(ProviderError::Unavailable { message: "connection refused".into() }),
+                    Err(ProviderError::Unavailable {
+                        message: "connection refused".into(),
+                    }),
                     Ok(smap(&[])),
                     Ok(Answer::Value(SecretValue::from("v"))),
                 ],

@@ -132,10 +132,16 @@ mod tests {
 
     #[test]
     fn long_names_use_the_sha3_manager() {
-        assert_eq!(field_manager("db"), "externalsecrets.external-secrets.io/db");
+        assert_eq!(
+            field_manager("db"),
+            "externalsecrets.external-secrets.io/db"
+        );
         let long = "x".repeat(40);
         let m = field_manager(&long);
         assert!(m.starts_with("externalsecrets.external-secrets.io/sha3/"));
-        assert_eq!(m.len(), "externalsecrets.external-secrets.io/sha3/".len() + 56);
+        assert_eq!(
+            m.len(),
+            "externalsecrets.external-secrets.io/sha3/".len() + 56
+        );
     }
 }

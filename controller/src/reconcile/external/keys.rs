@@ -38,7 +38,9 @@ pub enum KeyError {
     #[error("invalid secret keys (TIP: use rewrite or conversionStrategy to change keys): {0}")]
     InvalidKey(String),
     /// A value could not be decoded.
-    #[error("error applying decoding strategy {strategy} to data: failure decoding key {key}: {reason}")]
+    #[error(
+        "error applying decoding strategy {strategy} to data: failure decoding key {key}: {reason}"
+    )]
     Decode {
         /// Strategy.
         strategy: String,
@@ -48,7 +50,9 @@ pub enum KeyError {
         reason: String,
     },
     /// A value has NUL bytes and the policy is `Fail`.
-    #[error("fetched secret value for key {0:?} contains null bytes; use a text-safe format such as PEM/base64 or leave nullBytePolicy unset for intentional binary data")]
+    #[error(
+        "fetched secret value for key {0:?} contains null bytes; use a text-safe format such as PEM/base64 or leave nullBytePolicy unset for intentional binary data"
+    )]
     NullBytes(String),
     /// A rewrite failed.
     #[error("error applying rewrite to keys: failed rewrite operation[{index}]: {reason}")]
@@ -257,9 +261,12 @@ pub fn rewrite(operations: &[Rewrite], data: DataMap) -> Result<DataMap, KeyErro
         } else if let Some(t) = &op.transform {
             let mut options = Options::for_funcs(FuncSet::EsoV2);
             options.missing_key = MissingKey::Invalid;
-            let tpl = Template::parse_with_options("transform", &t.template, options).map_err(
-                |e| fail(format!("transform failed with failed to parse template: {e}")),
-            )?;
+            let tpl =
+                Template::parse_with_options("transform", &t.template, options).map_err(|e| {
+                    fail(format!(
+                        "transform failed with failed to parse template: {e}"
+                    ))
+                })?;
             let mut next = DataMap::new();
             for (key, value) in out {
                 let rendered = tpl
@@ -358,7 +365,9 @@ fn rewrite_merge(op: &RewriteMerge, data: DataMap) -> Result<DataMap, String> {
             if ignore_missing {
                 continue;
             }
-            return Err(format!("merge failed with key {key:?} not found in input map"));
+            return Err(format!(
+                "merge failed with key {key:?} not found in input map"
+            ));
         };
         let parsed: serde_json::Map<String, Value> = serde_json::from_slice(raw).map_err(|_| {
             format!("merge failed with failed to unmarshal JSON: the value of {key:?} is not a JSON object")
@@ -377,7 +386,10 @@ fn rewrite_merge(op: &RewriteMerge, data: DataMap) -> Result<DataMap, String> {
         ));
     }
     match op.strategy.as_deref().unwrap_or("") {
-        "" | "Extract" => Ok(merged.iter().map(|(k, v)| (k.clone(), byte_value(v))).collect()),
+        "" | "Extract" => Ok(merged
+            .iter()
+            .map(|(k, v)| (k.clone(), byte_value(v)))
+            .collect()),
         "JSON" => {
             let into = op
                 .into
@@ -424,7 +436,9 @@ mod tests {
     fn validation_drops_empty_and_names_bad_keys() {
         let out = validate_keys(map(&[("", "x"), ("ok.key-1_é", "y")])).unwrap();
         assert_eq!(out.keys().collect::<Vec<_>>(), ["ok.key-1_é"]);
-        let e = validate_keys(map(&[("bad/key", "s3cr3t")])).unwrap_err().to_string();
+        let e = validate_keys(map(&[("bad/key", "s3cr3t")]))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("invalid character /") && e.contains("bad/key") && e.contains("TIP"));
         assert!(!e.contains("s3cr3t"));
         assert!(validate_keys(map(&[(&"k".repeat(254), "v")])).is_err());
@@ -432,15 +446,41 @@ mod tests {
 
     #[test]
     fn decoding_strategies_like_go() {
-        assert_eq!(decode(Decoding::Base64, "k", b"aGk=".to_vec()).unwrap(), b"hi");
-        assert_eq!(decode(Decoding::Base64, "k", b"aGk=\n".to_vec()).unwrap(), b"hi");
-        assert!(decode(Decoding::Base64, "k", b"aGk".to_vec()).is_err(), "padding required");
-        assert_eq!(decode(Decoding::Base64Url, "k", b"-_8=".to_vec()).unwrap(), [0xfb, 0xff]);
-        assert_eq!(decode(Decoding::Auto, "k", b"-_8=".to_vec()).unwrap(), [0xfb, 0xff]);
-        assert_eq!(decode(Decoding::Auto, "k", b"not base64!".to_vec()).unwrap(), b"not base64!");
-        assert_eq!(decode(Decoding::None, "k", b"aGk=".to_vec()).unwrap(), b"aGk=");
-        let e = decode(Decoding::Base64, "pw", b"secret!!".to_vec()).unwrap_err().to_string();
-        assert!(e.contains("pw") && e.contains("input byte 6") && !e.contains("secret!!"), "{e}");
+        assert_eq!(
+            decode(Decoding::Base64, "k", b"aGk=".to_vec()).unwrap(),
+            b"hi"
+        );
+        assert_eq!(
+            decode(Decoding::Base64, "k", b"aGk=\n".to_vec()).unwrap(),
+            b"hi"
+        );
+        assert!(
+            decode(Decoding::Base64, "k", b"aGk".to_vec()).is_err(),
+            "padding required"
+        );
+        assert_eq!(
+            decode(Decoding::Base64Url, "k", b"-_8=".to_vec()).unwrap(),
+            [0xfb, 0xff]
+        );
+        assert_eq!(
+            decode(Decoding::Auto, "k", b"-_8=".to_vec()).unwrap(),
+            [0xfb, 0xff]
+        );
+        assert_eq!(
+            decode(Decoding::Auto, "k", b"not base64!".to_vec()).unwrap(),
+            b"not base64!"
+        );
+        assert_eq!(
+            decode(Decoding::None, "k", b"aGk=".to_vec()).unwrap(),
+            b"aGk="
+        );
+        let e = decode(Decoding::Base64, "pw", b"secret!!".to_vec())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("pw") && e.contains("input byte 6") && !e.contains("secret!!"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -14,6 +14,8 @@ pub mod data;
 pub mod hash;
 pub mod keys;
 pub mod plan;
+pub mod selector;
+pub mod store;
 pub mod template;
 
 /// The condition type ExternalSecrets report.

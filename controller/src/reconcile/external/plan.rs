@@ -157,21 +157,60 @@ pub fn current_resource_version(es: &ExternalSecret) -> String {
     )
 }
 
-/// A stable per-object extra delay added to every periodic refresh: objects created
-/// together (or all refreshed at a controller restart) drift apart instead of hitting the
-/// store in lock step (ESO #4231). Up to 10 % of the interval, at most 5 minutes.
-pub fn jitter(uid: &str, interval: GoDuration) -> Duration {
+/// A stable pseudo-random fraction in [0, 1) of `key` (spreads objects and stores).
+pub fn spread(key: &str) -> f64 {
+    let digest = Sha256::digest(key.as_bytes());
+    f64::from(u32::from_be_bytes([
+        digest[0], digest[1], digest[2], digest[3],
+    ])) / 4_294_967_296.0
+}
+
+/// A stable delay in `[0, 10 %)` of `interval` (at most 5 minutes) for `key`; used for
+/// store re-validation.
+pub fn jitter(key: &str, interval: GoDuration) -> Duration {
     let Some(interval) = interval.to_std() else {
         return Duration::ZERO;
     };
-    let digest = Sha256::digest(uid.as_bytes());
-    let fraction = f64::from(u16::from_be_bytes([digest[0], digest[1]])) / 65536.0;
     interval
-        .mul_f64(0.1 * fraction)
+        .mul_f64(0.1 * spread(key))
         .min(Duration::from_secs(300))
 }
 
-/// ESO `shouldRefresh` (with the jittered interval for periodic refreshes).
+/// Identity of the store an ExternalSecret reads from (its refresh wave).
+pub fn store_key(es: &ExternalSecret) -> String {
+    let store = es.spec.secret_store_ref.clone().unwrap_or_default();
+    let ns = if store.is_cluster() {
+        ""
+    } else {
+        es.metadata.namespace.as_deref().unwrap_or("")
+    };
+    format!("{}/{ns}/{}", store.kind(), store.name)
+}
+
+/// Periodic refreshes run in **waves per store**: the due time `refreshTime + interval`
+/// is rounded down to the store's wave grid (width = 10 % of the interval, at least 1 s,
+/// at most 5 minutes; offset = a stable fraction of the width per store).
+///
+/// * Every ExternalSecret of one store refreshes in the same wave, so their reads meet in
+///   the request layer (one read per remote secret, AWS reads batched 20 per call):
+///   1,000 ExternalSecrets over 100 AWS secrets cost 5 calls per cycle.
+/// * Different stores get different offsets, so a controller restart or a mass apply
+///   does not make every store refresh in lock step (ESO #4231), and each store's wave
+///   is paced by the controller's concurrency, not fired at once.
+/// * A refresh is never later than ESO's `refreshTime + interval` (rounding down), and at
+///   most one wave width earlier.
+pub fn wave_due(refresh_time: Timestamp, interval: Duration, store: &str) -> Timestamp {
+    let width = (interval / 10).clamp(Duration::from_secs(1), Duration::from_secs(300));
+    let width_ns = width.as_nanos() as i128;
+    let offset = (width_ns as f64 * spread(store)) as i128;
+    let raw = refresh_time.as_nanosecond() + interval.as_nanos() as i128;
+    let aligned = (raw - offset).div_euclid(width_ns) * width_ns + offset;
+    // Never before refreshTime itself (tiny intervals).
+    let aligned = aligned.max(refresh_time.as_nanosecond());
+    Timestamp::from_nanosecond(aligned).unwrap_or(refresh_time)
+}
+
+/// ESO `shouldRefresh` (with the store's refresh wave for periodic refreshes).
 pub fn should_refresh(es: &ExternalSecret, p: &Policies, now: Timestamp) -> bool {
     let status = es.status.as_ref();
     let synced = status
@@ -195,28 +234,31 @@ pub fn should_refresh(es: &ExternalSecret, p: &Policies, now: Timestamp) -> bool
             if last > now {
                 return true;
             }
-            let uid = es.metadata.uid.as_deref().unwrap_or("");
-            let due = periodic_interval(p, uid);
-            let elapsed = now.duration_since(last).unsigned_abs();
-            elapsed >= due
+            let interval = p.interval.to_std().unwrap_or_default();
+            now >= wave_due(last, interval, &store_key(es))
         }
     }
 }
 
-fn periodic_interval(p: &Policies, uid: &str) -> Duration {
-    p.interval.to_std().unwrap_or_default() + jitter(uid, p.interval)
-}
-
-/// When to look again after a sync (ESO `getRequeueResult`, plus the jitter); `None`
-/// when nothing is periodic.
-pub fn requeue_after(es: &ExternalSecret, p: &Policies, refreshed_at: Timestamp, now: Timestamp) -> Option<Duration> {
+/// When to look again after a sync (ESO `getRequeueResult`, aligned to the store's
+/// wave); `None` when nothing is periodic.
+pub fn requeue_after(
+    es: &ExternalSecret,
+    p: &Policies,
+    refreshed_at: Timestamp,
+    now: Timestamp,
+) -> Option<Duration> {
     if p.refresh != Refresh::Periodic || p.interval.is_non_positive() {
         return None;
     }
-    let uid = es.metadata.uid.as_deref().unwrap_or("");
-    let due = periodic_interval(p, uid);
-    let elapsed = now.duration_since(refreshed_at).unsigned_abs();
-    Some(due.saturating_sub(elapsed).max(Duration::from_millis(100)))
+    let interval = p.interval.to_std().unwrap_or_default();
+    let due = wave_due(refreshed_at, interval, &store_key(es));
+    let wait = due.duration_since(now);
+    Some(if wait.is_negative() {
+        Duration::from_millis(100)
+    } else {
+        wait.unsigned_abs().max(Duration::from_millis(100))
+    })
 }
 
 /// ESO `isSecretValid`: the live Secret exists, carries the managed label and its data
@@ -229,21 +271,25 @@ pub fn is_secret_valid(live: Option<&Secret>, p: &Policies) -> bool {
         return false;
     };
     let meta = &live.metadata;
-    if meta.labels.as_ref().and_then(|l| l.get(LABEL_MANAGED)).map(String::as_str) != Some("true") {
+    if meta
+        .labels
+        .as_ref()
+        .and_then(|l| l.get(LABEL_MANAGED))
+        .map(String::as_str)
+        != Some("true")
+    {
         return false;
     }
-    let recorded = meta.annotations.as_ref().and_then(|a| a.get(ANNOTATION_DATA_HASH));
+    let recorded = meta
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(ANNOTATION_DATA_HASH));
     recorded.is_some_and(|h| *h == live_hash(live))
 }
 
 /// The data-hash of a live Secret's data.
 pub fn live_hash(live: &Secret) -> String {
-    hash::data_hash(
-        live.data
-            .iter()
-            .flatten()
-            .map(|(k, v)| (k, v.0.as_slice())),
-    )
+    hash::data_hash(live.data.iter().flatten().map(|(k, v)| (k, v.0.as_slice())))
 }
 
 /// The data keys, labels and annotations a field manager owns on `live` (from
@@ -278,9 +324,12 @@ pub fn managed_by(live: &Secret, manager: &str) -> Managed {
         if entry.manager.as_deref() != Some(manager) {
             continue;
         }
-        let Some(fields) = &entry.fields_v1 else { continue };
+        let Some(fields) = &entry.fields_v1 else {
+            continue;
+        };
         out.data.extend(field_keys(&fields.0, "/f:data"));
-        out.labels.extend(field_keys(&fields.0, "/f:metadata/f:labels"));
+        out.labels
+            .extend(field_keys(&fields.0, "/f:metadata/f:labels"));
         out.annotations
             .extend(field_keys(&fields.0, "/f:metadata/f:annotations"));
     }
@@ -400,7 +449,10 @@ pub fn desired(
             es_annotations: es.metadata.annotations.as_ref(),
         };
         let shape = template::apply(ctx, Shape::default(), provider, sources)?;
-        let type_ = shape.type_.clone().or_else(|| live.and_then(|l| l.type_.clone()));
+        let type_ = shape
+            .type_
+            .clone()
+            .or_else(|| live.and_then(|l| l.type_.clone()));
         (shape, type_)
     };
 
@@ -435,7 +487,10 @@ pub fn desired(
     labels.extend(ours.labels.clone());
     annotations.extend(ours.annotations.clone());
     if p.creation == Creation::Owner {
-        labels.insert(LABEL_OWNER.to_owned(), hash::owner_label(&namespace, &es_name));
+        labels.insert(
+            LABEL_OWNER.to_owned(),
+            hash::owner_label(&namespace, &es_name),
+        );
     }
     labels.insert(LABEL_MANAGED.to_owned(), "true".to_owned());
     annotations.insert(ANNOTATION_DATA_HASH.to_owned(), data_hash);

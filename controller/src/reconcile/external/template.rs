@@ -30,7 +30,10 @@ impl TemplateSources {
     pub fn needed(template: Option<&Template>) -> (Vec<String>, Vec<String>) {
         let mut cms = Vec::new();
         let mut secrets = Vec::new();
-        for from in template.map(|t| t.template_from.as_slice()).unwrap_or_default() {
+        for from in template
+            .map(|t| t.template_from.as_slice())
+            .unwrap_or_default()
+        {
             if let Some(cm) = &from.config_map {
                 cms.push(cm.name.clone());
             }
@@ -99,9 +102,8 @@ fn put(shape: &mut Shape, field: TargetField, key: String, value: Vec<u8>) {
 }
 
 fn render(name: &str, text: &str, data: &Value) -> Result<Vec<u8>, TemplateError> {
-    let tpl = GoTemplate::parse(name, text, FuncSet::EsoV2).map_err(|e| {
-        TemplateError(format!("unable to parse template at key {name}: {e}"))
-    })?;
+    let tpl = GoTemplate::parse(name, text, FuncSet::EsoV2)
+        .map_err(|e| TemplateError(format!("unable to parse template at key {name}: {e}")))?;
     tpl.execute(data)
         .map_err(|e| TemplateError(format!("unable to execute template at key {name}: {e}")))
 }
@@ -136,9 +138,8 @@ fn apply_keys_and_values(
     decoding: Decoding,
 ) -> Result<(), TemplateError> {
     let rendered = render(name, text, data)?;
-    let text = String::from_utf8(rendered).map_err(|_| {
-        TemplateError(format!("template {name:?} did not render UTF-8 YAML"))
-    })?;
+    let text = String::from_utf8(rendered)
+        .map_err(|_| TemplateError(format!("template {name:?} did not render UTF-8 YAML")))?;
     let map: BTreeMap<String, String> = if text.trim().is_empty() {
         BTreeMap::new()
     } else {
@@ -181,7 +182,15 @@ fn apply_from(
                     cm_ref.name, item.key
                 ))
             })?;
-            apply_scoped(shape, item.template_as.as_deref(), &item.key, text, data, field, decoding)?;
+            apply_scoped(
+                shape,
+                item.template_as.as_deref(),
+                &item.key,
+                text,
+                data,
+                field,
+                decoding,
+            )?;
         }
     }
     if let Some(secret_ref) = &from.secret {
@@ -197,7 +206,15 @@ fn apply_from(
                 ))
             })?;
             let text = String::from_utf8_lossy(raw).into_owned();
-            apply_scoped(shape, item.template_as.as_deref(), &item.key, &text, data, field, decoding)?;
+            apply_scoped(
+                shape,
+                item.template_as.as_deref(),
+                &item.key,
+                &text,
+                data,
+                field,
+                decoding,
+            )?;
         }
     }
     if let Some(literal) = &from.literal {
@@ -305,11 +322,23 @@ pub fn apply(
     for from in &template.template_from {
         apply_from(&mut shape, from, sources, &data)?;
     }
-    apply_values(&mut shape, &template.data, &data, TargetField::Data, Decoding::None)
-        .map_err(|e| TemplateError(format!("could not execute template: {}", e.0)))?;
+    apply_values(
+        &mut shape,
+        &template.data,
+        &data,
+        TargetField::Data,
+        Decoding::None,
+    )
+    .map_err(|e| TemplateError(format!("could not execute template: {}", e.0)))?;
     if let Some(m) = &template.metadata {
-        apply_values(&mut shape, &m.labels, &data, TargetField::Labels, Decoding::None)
-            .map_err(|e| TemplateError(format!("could not execute template: {}", e.0)))?;
+        apply_values(
+            &mut shape,
+            &m.labels,
+            &data,
+            TargetField::Labels,
+            Decoding::None,
+        )
+        .map_err(|e| TemplateError(format!("could not execute template: {}", e.0)))?;
         apply_values(
             &mut shape,
             &m.annotations,
@@ -358,10 +387,22 @@ mod tests {
         let labels = BTreeMap::from([("team".to_owned(), "core".to_owned())]);
         let mut c = ctx(None, "Owner");
         c.es_labels = Some(Box::leak(Box::new(labels)));
-        let out = apply(c, base_with("old"), &provider(), &TemplateSources::default()).unwrap();
+        let out = apply(
+            c,
+            base_with("old"),
+            &provider(),
+            &TemplateSources::default(),
+        )
+        .unwrap();
         assert_eq!(out.data, provider(), "Owner clears existing keys");
         assert_eq!(out.labels["team"], "core");
-        let out = apply(ctx(None, "Merge"), base_with("old"), &provider(), &TemplateSources::default()).unwrap();
+        let out = apply(
+            ctx(None, "Merge"),
+            base_with("old"),
+            &provider(),
+            &TemplateSources::default(),
+        )
+        .unwrap();
         assert_eq!(out.data["old"], b"kept", "Merge keeps existing keys");
     }
 
@@ -369,23 +410,36 @@ mod tests {
     fn template_data_replaces_provider_keys_unless_merge_policy() {
         let t = Template {
             type_: Some("kubernetes.io/basic-auth".into()),
-            data: BTreeMap::from([
-                ("dsn".to_owned(), "pg://{{ .user }}:{{ .password | urlquery }}@{{ index . \"db-host\" }}".to_owned()),
-            ]),
+            data: BTreeMap::from([(
+                "dsn".to_owned(),
+                "pg://{{ .user }}:{{ .password | urlquery }}@{{ index . \"db-host\" }}".to_owned(),
+            )]),
             metadata: Some(TemplateMetadata {
                 labels: BTreeMap::from([("owner".to_owned(), "{{ .user | upper }}".to_owned())]),
                 ..Default::default()
             }),
             ..Default::default()
         };
-        let out = apply(ctx(Some(&t), "Owner"), Shape::default(), &provider(), &TemplateSources::default()).unwrap();
+        let out = apply(
+            ctx(Some(&t), "Owner"),
+            Shape::default(),
+            &provider(),
+            &TemplateSources::default(),
+        )
+        .unwrap();
         assert_eq!(out.data.keys().collect::<Vec<_>>(), ["dsn"]);
         assert_eq!(out.data["dsn"], b"pg://admin:p%40ss@db.local");
         assert_eq!(out.type_.as_deref(), Some("kubernetes.io/basic-auth"));
         assert_eq!(out.labels["owner"], "ADMIN");
         let mut merge = t.clone();
         merge.merge_policy = Some("Merge".into());
-        let out = apply(ctx(Some(&merge), "Owner"), Shape::default(), &provider(), &TemplateSources::default()).unwrap();
+        let out = apply(
+            ctx(Some(&merge), "Owner"),
+            Shape::default(),
+            &provider(),
+            &TemplateSources::default(),
+        )
+        .unwrap();
         assert_eq!(out.data.len(), 4);
     }
 
@@ -395,9 +449,14 @@ mod tests {
             data: BTreeMap::from([("x".to_owned(), "{{ .nope }}{{ .password }}".to_owned())]),
             ..Default::default()
         };
-        let e = apply(ctx(Some(&t), "Owner"), Shape::default(), &provider(), &TemplateSources::default())
-            .unwrap_err()
-            .to_string();
+        let e = apply(
+            ctx(Some(&t), "Owner"),
+            Shape::default(),
+            &provider(),
+            &TemplateSources::default(),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("nope") && e.contains("at key x"), "{e}");
         assert!(!e.contains("p@ss"));
     }
@@ -410,8 +469,14 @@ mod tests {
                     config_map: Some(TemplateRef {
                         name: "tpl".into(),
                         items: vec![
-                            TemplateRefItem { key: "config.yaml".into(), template_as: None },
-                            TemplateRefItem { key: "kv".into(), template_as: Some("KeysAndValues".into()) },
+                            TemplateRefItem {
+                                key: "config.yaml".into(),
+                                template_as: None,
+                            },
+                            TemplateRefItem {
+                                key: "kv".into(),
+                                template_as: Some("KeysAndValues".into()),
+                            },
                         ],
                     }),
                     ..Default::default()
@@ -424,7 +489,10 @@ mod tests {
                 TemplateFrom {
                     secret: Some(TemplateRef {
                         name: "tpl-secret".into(),
-                        items: vec![TemplateRefItem { key: "config.yaml".into(), template_as: None }],
+                        items: vec![TemplateRefItem {
+                            key: "config.yaml".into(),
+                            template_as: None,
+                        }],
                     }),
                     ..Default::default()
                 },
@@ -442,19 +510,44 @@ mod tests {
             )]),
             secrets: BTreeMap::from([(
                 "tpl-secret".to_owned(),
-                DataMap::from([("config.yaml".to_owned(), b"from-secret {{ .user }}".to_vec())]),
+                DataMap::from([(
+                    "config.yaml".to_owned(),
+                    b"from-secret {{ .user }}".to_vec(),
+                )]),
             )]),
         };
-        let out = apply(ctx(Some(&t), "Owner"), Shape::default(), &provider(), &sources).unwrap();
-        assert_eq!(out.data["config.yaml"], b"from-secret admin", "later templateFrom wins");
+        let out = apply(
+            ctx(Some(&t), "Owner"),
+            Shape::default(),
+            &provider(),
+            &sources,
+        )
+        .unwrap();
+        assert_eq!(
+            out.data["config.yaml"], b"from-secret admin",
+            "later templateFrom wins"
+        );
         assert_eq!(out.data["b"], b"admin");
         assert_eq!(out.data["final"], b"admin");
         assert_eq!(out.annotations["annotated"], "admin");
-        let missing = apply(ctx(Some(&t), "Owner"), Shape::default(), &provider(), &TemplateSources::default())
-            .unwrap_err();
+        let missing = apply(
+            ctx(Some(&t), "Owner"),
+            Shape::default(),
+            &provider(),
+            &TemplateSources::default(),
+        )
+        .unwrap_err();
         assert!(missing.to_string().contains("configmaps \"tpl\" not found"));
         let mut bad = t.clone();
         bad.template_from[1].target = Some("spec.x".into());
-        assert!(apply(ctx(Some(&bad), "Owner"), Shape::default(), &provider(), &sources).is_err());
+        assert!(
+            apply(
+                ctx(Some(&bad), "Owner"),
+                Shape::default(),
+                &provider(),
+                &sources
+            )
+            .is_err()
+        );
     }
 }

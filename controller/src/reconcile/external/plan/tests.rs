@@ -33,13 +33,22 @@ fn data(entries: &[(&str, &str)]) -> DataMap {
         .collect()
 }
 
-fn live(entries: &[(&str, &str)], labels: &[(&str, &str)], managed: Option<serde_json::Value>) -> Secret {
+fn live(
+    entries: &[(&str, &str)],
+    labels: &[(&str, &str)],
+    managed: Option<serde_json::Value>,
+) -> Secret {
     Secret {
         metadata: ObjectMeta {
             name: Some("db".into()),
             namespace: Some("app".into()),
             uid: Some("secret-uid".into()),
-            labels: Some(labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()),
+            labels: Some(
+                labels
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            ),
             managed_fields: managed.map(|fields| {
                 vec![ManagedFieldsEntry {
                     manager: Some(hash::field_manager("db")),
@@ -81,7 +90,12 @@ fn policies_default_and_forbidden_combinations() {
     assert_eq!(p.deletion, Deletion::Retain);
     assert_eq!(p.refresh, Refresh::Periodic);
     assert_eq!(p.interval, GoDuration::from_std(Duration::from_secs(3600)));
-    for (c, d) in [("Merge", "Delete"), ("CreateOrMerge", "Delete"), ("None", "Delete"), ("None", "Merge")] {
+    for (c, d) in [
+        ("Merge", "Delete"),
+        ("CreateOrMerge", "Delete"),
+        ("None", "Delete"),
+        ("None", "Merge"),
+    ] {
         assert!(Policies::of(&es(Some(c), Some(d))).is_err(), "{c}+{d}");
     }
     for (c, d) in [
@@ -94,24 +108,36 @@ fn policies_default_and_forbidden_combinations() {
     ] {
         assert!(Policies::of(&es(Some(c), Some(d))).is_ok(), "{c}+{d}");
     }
-    assert!(Policies::of(&es(Some("Own"), None)).unwrap_err().contains("\"Own\""));
+    assert!(
+        Policies::of(&es(Some("Own"), None))
+            .unwrap_err()
+            .contains("\"Own\"")
+    );
     let mut bad = es(None, None);
     bad.spec.refresh_interval = Some("1d".into());
     assert!(Policies::of(&bad).unwrap_err().contains("refreshInterval"));
 }
 
 #[test]
-fn refresh_decision_like_eso_with_jitter() {
+fn refresh_decision_like_eso_in_store_waves() {
     let base = es(None, None);
     let p = Policies::of(&base).unwrap();
     // Never synced.
     assert!(should_refresh(&base, &p, ts(1000)));
     let synced = synced_at(base.clone(), 1000);
     assert!(!should_refresh(&synced, &p, ts(1000 + 60)));
-    let j = jitter("uid-1", p.interval);
-    assert!(j <= Duration::from_secs(300));
-    assert!(!should_refresh(&synced, &p, ts(1000 + 3600 + j.as_secs() as i64 - 1)));
-    assert!(should_refresh(&synced, &p, ts(1000 + 3600 + j.as_secs() as i64 + 1)));
+    let due = wave_due(ts(1000), Duration::from_secs(3600), &store_key(&synced));
+    assert!(due <= ts(1000 + 3600), "never later than ESO");
+    assert!(
+        due > ts(1000 + 3600 - 300),
+        "at most one wave (10%, max 5 min) earlier"
+    );
+    assert!(!should_refresh(
+        &synced,
+        &p,
+        due - jiff::SignedDuration::from_secs(1)
+    ));
+    assert!(should_refresh(&synced, &p, due));
     // A label/annotation change (force-sync) or a spec change (generation) forces it.
     let mut forced = synced.clone();
     forced.metadata.annotations = Some(BTreeMap::from([(
@@ -141,20 +167,40 @@ fn refresh_decision_like_eso_with_jitter() {
     assert!(!should_refresh(&on_change, &po, ts(99_999)));
     on_change.metadata.generation = Some(5);
     assert!(should_refresh(&on_change, &po, ts(1001)));
-    // Requeue = the rest of the jittered interval.
+    // Requeue = until the wave.
     let r = requeue_after(&synced, &p, ts(1000), ts(1600)).unwrap();
-    assert_eq!(r, Duration::from_secs(3000) + j);
+    assert_eq!(r, due.duration_since(ts(1600)).unsigned_abs());
 }
 
 #[test]
-fn jitter_spreads_objects() {
-    let interval = GoDuration::from_std(Duration::from_secs(600));
-    let delays: BTreeSet<u64> = (0..200)
-        .map(|i| jitter(&format!("uid-{i}"), interval).as_millis() as u64)
+fn objects_of_one_store_share_a_wave_and_stores_are_spread() {
+    let interval = Duration::from_secs(600);
+    // Objects of one store synced within the same wave stay together.
+    let waves: BTreeSet<Timestamp> = (0..50)
+        .map(|i| wave_due(ts(10_000 + i), interval, "SecretStore/app/aws"))
         .collect();
-    assert!(delays.len() > 150, "jitter must differ between objects");
-    assert!(delays.iter().all(|d| *d < 60_000));
-    assert_eq!(jitter("x", interval), jitter("x", interval), "stable per object");
+    assert!(waves.len() <= 2, "{waves:?}");
+    let first = *waves.iter().next().unwrap();
+    let again = wave_due(first, interval, "SecretStore/app/aws");
+    assert_eq!(
+        again.duration_since(first).unsigned_abs(),
+        interval,
+        "stable period"
+    );
+    // Different stores get different offsets.
+    let offsets: BTreeSet<i64> = (0..100)
+        .map(|i| wave_due(ts(10_000), interval, &format!("ClusterSecretStore//s{i}")).as_second())
+        .collect();
+    assert!(
+        offsets.len() > 30,
+        "stores must be spread: {}",
+        offsets.len()
+    );
+    assert_eq!(
+        jitter("x", GoDuration::from_std(interval)),
+        jitter("x", GoDuration::from_std(interval))
+    );
+    assert!(jitter("x", GoDuration::from_std(interval)) < Duration::from_secs(60));
 }
 
 #[test]
@@ -162,10 +208,17 @@ fn secret_validity_uses_label_and_data_hash() {
     let p = Policies::of(&es(None, None)).unwrap();
     assert!(!is_secret_valid(None, &p));
     let mut s = live(&[("a", "1")], &[(LABEL_MANAGED, "true")], None);
-    s.metadata.annotations = Some(BTreeMap::from([(ANNOTATION_DATA_HASH.to_owned(), live_hash(&s))]));
+    s.metadata.annotations = Some(BTreeMap::from([(
+        ANNOTATION_DATA_HASH.to_owned(),
+        live_hash(&s),
+    )]));
     assert!(is_secret_valid(Some(&s), &p));
     let mut edited = s.clone();
-    edited.data.as_mut().unwrap().insert("a".into(), ByteString(b"2".to_vec()));
+    edited
+        .data
+        .as_mut()
+        .unwrap()
+        .insert("a".into(), ByteString(b"2".to_vec()));
     assert!(!is_secret_valid(Some(&edited), &p));
     let mut unlabeled = s.clone();
     unlabeled.metadata.labels = None;
@@ -180,25 +233,49 @@ fn owner_writes_exact_data_keeps_foreign_metadata_and_records_esos_markers() {
     let p = Policies::of(&e).unwrap();
     let current = live(
         &[("stale", "x"), ("a", "old")],
-        &[("argocd.argoproj.io/instance", "app"), ("old-template-label", "1")],
-        Some(json!({"f:data": {"f:stale": {}}, "f:metadata": {"f:labels": {"f:old-template-label": {}}}})),
+        &[
+            ("argocd.argoproj.io/instance", "app"),
+            ("old-template-label", "1"),
+        ],
+        Some(
+            json!({"f:data": {"f:stale": {}}, "f:metadata": {"f:labels": {"f:old-template-label": {}}}}),
+        ),
     );
-    let d = desired(&e, &p, Some(&current), &data(&[("a", "new")]), &TemplateSources::default()).unwrap();
+    let d = desired(
+        &e,
+        &p,
+        Some(&current),
+        &data(&[("a", "new")]),
+        &TemplateSources::default(),
+    )
+    .unwrap();
     let s = &d.secret;
     assert_eq!(d.manager, "externalsecrets.external-secrets.io/db");
     assert_eq!(s.data.as_ref().unwrap().keys().collect::<Vec<_>>(), ["a"]);
     let labels = s.metadata.labels.as_ref().unwrap();
     assert_eq!(labels[LABEL_MANAGED], "true");
     assert_eq!(labels[LABEL_OWNER], hash::owner_label("app", "db"));
-    assert_eq!(labels["argocd.argoproj.io/instance"], "app", "foreign labels kept");
-    assert!(!labels.contains_key("old-template-label"), "our old labels dropped");
+    assert_eq!(
+        labels["argocd.argoproj.io/instance"], "app",
+        "foreign labels kept"
+    );
+    assert!(
+        !labels.contains_key("old-template-label"),
+        "our old labels dropped"
+    );
     let expected_hash = hash::data_hash([(&"a".to_owned(), b"new".as_slice())]);
-    assert_eq!(s.metadata.annotations.as_ref().unwrap()[ANNOTATION_DATA_HASH], expected_hash);
+    assert_eq!(
+        s.metadata.annotations.as_ref().unwrap()[ANNOTATION_DATA_HASH],
+        expected_hash
+    );
     assert_eq!(d.ownership.owner.as_ref().unwrap().uid, "uid-1");
     // The applier adopts an existing Secret for Owner and writes our owner reference.
     assert_eq!(
         decide(&d.ownership, Some(&current), "uid-1"),
-        Decision::Write { mode: WriteMode::Replace, set_owner: true }
+        Decision::Write {
+            mode: WriteMode::Replace,
+            set_owner: true
+        }
     );
 }
 
@@ -211,8 +288,18 @@ fn merge_writes_only_our_keys_but_hashes_the_merged_result() {
         &[],
         Some(json!({"f:data": {"f:ours-old": {}}})),
     );
-    let d = desired(&e, &p, Some(&current), &data(&[("ours", "v")]), &TemplateSources::default()).unwrap();
-    assert_eq!(d.secret.data.as_ref().unwrap().keys().collect::<Vec<_>>(), ["ours"]);
+    let d = desired(
+        &e,
+        &p,
+        Some(&current),
+        &data(&[("ours", "v")]),
+        &TemplateSources::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        d.secret.data.as_ref().unwrap().keys().collect::<Vec<_>>(),
+        ["ours"]
+    );
     let merged = data(&[("theirs", "t"), ("ours", "v")]);
     assert_eq!(
         d.secret.metadata.annotations.as_ref().unwrap()[ANNOTATION_DATA_HASH],
@@ -220,9 +307,23 @@ fn merge_writes_only_our_keys_but_hashes_the_merged_result() {
     );
     assert!(d.ownership.owner.is_none());
     assert!(!d.ownership.create_if_missing);
-    assert!(!d.secret.metadata.labels.as_ref().unwrap().contains_key(LABEL_OWNER));
+    assert!(
+        !d.secret
+            .metadata
+            .labels
+            .as_ref()
+            .unwrap()
+            .contains_key(LABEL_OWNER)
+    );
     let com = Policies::of(&es(Some("CreateOrMerge"), None)).unwrap();
-    let d = desired(&e, &com, None, &data(&[("ours", "v")]), &TemplateSources::default()).unwrap();
+    let d = desired(
+        &e,
+        &com,
+        None,
+        &data(&[("ours", "v")]),
+        &TemplateSources::default(),
+    )
+    .unwrap();
     assert!(d.ownership.create_if_missing && d.ownership.owner.is_none());
     assert_eq!(d.ownership.mode, WriteMode::Merge);
 }
@@ -240,7 +341,13 @@ fn another_external_secrets_target_is_refused() {
         controller: Some(true),
         block_owner_deletion: None,
     }]);
-    match outcome(&e, &p, Some(&current), &data(&[("a", "1")]), &TemplateSources::default()) {
+    match outcome(
+        &e,
+        &p,
+        Some(&current),
+        &data(&[("a", "1")]),
+        &TemplateSources::default(),
+    ) {
         Outcome::Failed { message, error } => {
             assert_eq!(message, MSG_ERROR_IS_OWNED);
             assert!(error.contains("other"));
@@ -254,11 +361,25 @@ fn immutable_targets_keep_their_data() {
     let mut e = es(None, None);
     e.spec.target.as_mut().unwrap().immutable = Some(true);
     let p = Policies::of(&e).unwrap();
-    let d = desired(&e, &p, None, &data(&[("a", "1")]), &TemplateSources::default()).unwrap();
+    let d = desired(
+        &e,
+        &p,
+        None,
+        &data(&[("a", "1")]),
+        &TemplateSources::default(),
+    )
+    .unwrap();
     assert_eq!(d.secret.immutable, Some(true));
     let mut current = live(&[("a", "1")], &[], None);
     current.immutable = Some(true);
-    let d = desired(&e, &p, Some(&current), &data(&[("a", "CHANGED")]), &TemplateSources::default()).unwrap();
+    let d = desired(
+        &e,
+        &p,
+        Some(&current),
+        &data(&[("a", "CHANGED")]),
+        &TemplateSources::default(),
+    )
+    .unwrap();
     assert_eq!(d.secret.data.as_ref().unwrap()["a"].0, b"1");
 }
 
@@ -268,10 +389,15 @@ fn empty_provider_data_follows_the_deletion_policy() {
     let sources = TemplateSources::default();
     let e = es(Some("Owner"), Some("Delete"));
     let p = Policies::of(&e).unwrap();
-    assert!(matches!(outcome(&e, &p, None, &none, &sources), Outcome::Delete { name } if name == "db"));
+    assert!(
+        matches!(outcome(&e, &p, None, &none, &sources), Outcome::Delete { name } if name == "db")
+    );
     let e = es(None, None);
     let p = Policies::of(&e).unwrap();
-    assert!(matches!(outcome(&e, &p, None, &none, &sources), Outcome::Retained));
+    assert!(matches!(
+        outcome(&e, &p, None, &none, &sources),
+        Outcome::Retained
+    ));
     let e = es(Some("Owner"), Some("Merge"));
     let p = Policies::of(&e).unwrap();
     match outcome(&e, &p, None, &none, &sources) {
@@ -280,10 +406,16 @@ fn empty_provider_data_follows_the_deletion_policy() {
     }
     let e = es(Some("Merge"), Some("Merge"));
     let p = Policies::of(&e).unwrap();
-    assert!(matches!(outcome(&e, &p, None, &none, &sources), Outcome::Missing));
+    assert!(matches!(
+        outcome(&e, &p, None, &none, &sources),
+        Outcome::Missing
+    ));
     let e = es(Some("None"), None);
     let p = Policies::of(&e).unwrap();
-    assert!(matches!(outcome(&e, &p, None, &data(&[("a", "1")]), &sources), Outcome::Nothing));
+    assert!(matches!(
+        outcome(&e, &p, None, &data(&[("a", "1")]), &sources),
+        Outcome::Nothing
+    ));
 }
 
 #[test]
@@ -299,13 +431,32 @@ fn template_type_and_labels_are_applied_and_errors_never_show_values() {
         ..Default::default()
     });
     let p = Policies::of(&e).unwrap();
-    let d = desired(&e, &p, None, &data(&[("cfg", "{}")]), &TemplateSources::default()).unwrap();
-    assert_eq!(d.secret.type_.as_deref(), Some("kubernetes.io/dockerconfigjson"));
+    let d = desired(
+        &e,
+        &p,
+        None,
+        &data(&[("cfg", "{}")]),
+        &TemplateSources::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        d.secret.type_.as_deref(),
+        Some("kubernetes.io/dockerconfigjson")
+    );
     assert_eq!(d.secret.metadata.labels.as_ref().unwrap()["l"], "2");
-    match outcome(&e, &p, None, &data(&[("other", "hunter2")]), &TemplateSources::default()) {
+    match outcome(
+        &e,
+        &p,
+        None,
+        &data(&[("other", "hunter2")]),
+        &TemplateSources::default(),
+    ) {
         Outcome::Failed { message, error } => {
             assert_eq!(message, MSG_ERROR_UPDATE);
-            assert!(error.contains("cfg") && !error.contains("hunter2"), "{error}");
+            assert!(
+                error.contains("cfg") && !error.contains("hunter2"),
+                "{error}"
+            );
         }
         other => panic!("{other:?}"),
     }
@@ -317,8 +468,22 @@ fn no_template_keeps_the_live_type() {
     let p = Policies::of(&e).unwrap();
     let mut current = live(&[], &[], None);
     current.type_ = Some("kubernetes.io/tls".into());
-    let d = desired(&e, &p, Some(&current), &data(&[("tls.crt", "c"), ("tls.key", "k")]), &TemplateSources::default()).unwrap();
+    let d = desired(
+        &e,
+        &p,
+        Some(&current),
+        &data(&[("tls.crt", "c"), ("tls.key", "k")]),
+        &TemplateSources::default(),
+    )
+    .unwrap();
     assert_eq!(d.secret.type_.as_deref(), Some("kubernetes.io/tls"));
-    let d = desired(&e, &p, None, &data(&[("a", "1")]), &TemplateSources::default()).unwrap();
+    let d = desired(
+        &e,
+        &p,
+        None,
+        &data(&[("a", "1")]),
+        &TemplateSources::default(),
+    )
+    .unwrap();
     assert_eq!(d.secret.type_, None);
 }

@@ -1,0 +1,356 @@
+//! The ExternalSecret controller with ESO's Fake provider: policies, templates, status,
+//! events, drift repair and pruning, ClusterSecretStore conditions — no cloud needed.
+
+use std::time::Duration;
+
+use sealbox_controller::reconcile::external::hash;
+use serde_json::{Value, json};
+
+use super::*;
+
+fn fake_store(double: &ApiServer, ns: &str, extra: &[(&str, &str)]) {
+    let mut data = vec![
+        json!({"key": "app/db", "value": r#"{"user":"admin","password":"p1-secret"}"#}),
+        json!({"key": "plain", "value": "hello-value"}),
+    ];
+    for (k, v) in extra {
+        data.push(json!({"key": k, "value": v}));
+    }
+    put_store(double, ns, "fake", json!({"fake": {"data": data}}));
+}
+
+fn managers(live: &Value) -> Vec<String> {
+    live["metadata"]["managedFields"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|m| m["manager"].as_str().unwrap_or("").to_owned())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn owner_policy_templates_status_events_and_drift_repair() {
+    let double = cluster().await;
+    fake_store(&double, "app", &[]);
+    let ctl = Running::start(&double, options()).await;
+    let stored = put_es(
+        &double,
+        "app",
+        "db",
+        json!({
+            "refreshInterval": "1h",
+            "secretStoreRef": {"name": "fake"},
+            "target": {"name": "db-creds", "template": {
+                "mergePolicy": "Merge",
+                "metadata": {"labels": {"app.kubernetes.io/part-of": "{{ .user }}-stack"}},
+                "data": {"dsn": "postgres://{{ .user }}:{{ .password | urlquery }}@db:5432/app"}
+            }},
+            "data": [
+                {"secretKey": "user", "remoteRef": {"key": "app/db", "property": "user"}},
+                {"secretKey": "password", "remoteRef": {"key": "app/db", "property": "password"}}
+            ],
+            "dataFrom": [{"extract": {"key": "app/db"}, "rewrite": [{"regexp": {"source": "^(.*)$", "target": "raw_$1"}}]}]
+        }),
+    );
+    let uid = stored["metadata"]["uid"].as_str().unwrap().to_owned();
+    eventually("db synced", WAIT, || {
+        ready(&double, "app", "db").is_some_and(|r| r.0 == "True")
+    })
+    .await;
+    assert_eq!(
+        ready(&double, "app", "db").unwrap(),
+        ("True".into(), "SecretSynced".into(), "secret synced".into())
+    );
+    let data = secret_data(&double, "app", "db-creds").unwrap();
+    assert_eq!(data["user"], "admin");
+    assert_eq!(data["password"], "p1-secret");
+    assert_eq!(data["raw_user"], "admin");
+    assert_eq!(data["dsn"], "postgres://admin:p1-secret@db:5432/app");
+    let live = secret(&double, "app", "db-creds").unwrap();
+    assert_eq!(
+        live["metadata"]["labels"]["reconcile.external-secrets.io/managed"],
+        "true"
+    );
+    assert_eq!(
+        live["metadata"]["labels"]["reconcile.external-secrets.io/created-by"],
+        hash::owner_label("app", "db")
+    );
+    assert_eq!(
+        live["metadata"]["labels"]["app.kubernetes.io/part-of"],
+        "admin-stack"
+    );
+    let owner = &live["metadata"]["ownerReferences"][0];
+    assert_eq!(
+        (
+            owner["kind"].as_str(),
+            owner["uid"].as_str(),
+            owner["controller"].as_bool()
+        ),
+        (Some("ExternalSecret"), Some(uid.as_str()), Some(true))
+    );
+    // ESO's data-hash over the data, so ESO would recognise this Secret as valid.
+    let entries: Vec<(String, Vec<u8>)> = data
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_bytes().to_vec()))
+        .collect();
+    assert_eq!(
+        live["metadata"]["annotations"]["reconcile.external-secrets.io/data-hash"],
+        hash::data_hash(entries.iter().map(|(k, v)| (k, v.as_slice())))
+    );
+    assert_eq!(
+        managers(&live),
+        vec!["externalsecrets.external-secrets.io/db".to_owned()]
+    );
+    let es = es_obj(&double, "app", "db").unwrap();
+    assert!(es["status"]["refreshTime"].is_string());
+    assert_eq!(es["status"]["binding"]["name"], "db-creds");
+    assert!(
+        es["status"]["syncedResourceVersion"]
+            .as_str()
+            .unwrap()
+            .starts_with("1-")
+    );
+    let created: Vec<Value> = double
+        .events_for("ExternalSecret", "db")
+        .into_iter()
+        .filter(|e| e["reason"] == "Created")
+        .collect();
+    assert_eq!(created.len(), 1);
+
+    // A quiet period writes nothing (no status hot loop, no re-apply).
+    double.clear_requests();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        double.write_count("/"),
+        0,
+        "{:?}",
+        double
+            .requests()
+            .iter()
+            .filter(|r| r.is_write())
+            .collect::<Vec<_>>()
+    );
+
+    // A hand edit is repaired at once (the owned Secret is watched), and reported.
+    put_secret(
+        &double,
+        "app",
+        "db-creds",
+        &[("user", "mallory"), ("extra", "x")],
+    );
+    eventually("hand edit repaired", WAIT, || {
+        secret_data(&double, "app", "db-creds").is_some_and(|d| {
+            d.get("user").map(String::as_str) == Some("admin") && !d.contains_key("extra")
+        })
+    })
+    .await;
+
+    // A changed template: the new key appears, the dropped one is pruned.
+    let mut spec = es_obj(&double, "app", "db").unwrap()["spec"].clone();
+    spec["target"]["template"]["data"] = json!({"url": "https://{{ .user }}@example"});
+    put_es(&double, "app", "db", spec);
+    eventually("template change applied", WAIT, || {
+        secret_data(&double, "app", "db-creds")
+            .is_some_and(|d| d.contains_key("url") && !d.contains_key("dsn"))
+    })
+    .await;
+
+    // A deleted Secret is recreated at once.
+    let client = double.client().unwrap();
+    let api: kube::Api<k8s_openapi::api::core::v1::Secret> =
+        kube::Api::namespaced(client.clone(), "app");
+    api.delete("db-creds", &Default::default()).await.unwrap();
+    eventually("deleted Secret recreated", WAIT, || {
+        secret(&double, "app", "db-creds").is_some()
+    })
+    .await;
+
+    // No value ever reaches an event or the status.
+    for e in double.events(Some("app")) {
+        let text = e.to_string();
+        assert!(
+            !text.contains("p1-secret") && !text.contains("hello-value"),
+            "{text}"
+        );
+    }
+    let status = es_obj(&double, "app", "db").unwrap()["status"].to_string();
+    assert!(!status.contains("p1-secret"));
+    ctl.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn merge_missing_delete_and_invalid_policies() {
+    let double = cluster().await;
+    fake_store(&double, "app", &[("temp", "temporary")]);
+    put_secret(&double, "app", "shared", &[("theirs", "kept")]);
+    let ctl = Running::start(&double, options()).await;
+    put_es(
+        &double,
+        "app",
+        "merge-in",
+        json!({
+            "secretStoreRef": {"name": "fake"},
+            "target": {"name": "shared", "creationPolicy": "Merge"},
+            "data": [{"secretKey": "ours", "remoteRef": {"key": "plain"}}]
+        }),
+    );
+    put_es(
+        &double,
+        "app",
+        "merge-missing",
+        json!({
+            "secretStoreRef": {"name": "fake"},
+            "target": {"name": "nowhere", "creationPolicy": "Merge"},
+            "data": [{"secretKey": "ours", "remoteRef": {"key": "plain"}}]
+        }),
+    );
+    put_es(
+        &double,
+        "app",
+        "temp",
+        json!({
+            "secretStoreRef": {"name": "fake"},
+            "target": {"deletionPolicy": "Delete"},
+            "data": [{"secretKey": "v", "remoteRef": {"key": "temp"}}]
+        }),
+    );
+    put_es(
+        &double,
+        "app",
+        "invalid",
+        json!({
+            "secretStoreRef": {"name": "fake"},
+            "target": {"creationPolicy": "Merge", "deletionPolicy": "Delete"},
+            "data": [{"secretKey": "v", "remoteRef": {"key": "plain"}}]
+        }),
+    );
+    eventually("merge-in synced", WAIT, || {
+        ready(&double, "app", "merge-in").is_some_and(|r| r.0 == "True")
+    })
+    .await;
+    let data = secret_data(&double, "app", "shared").unwrap();
+    assert_eq!(
+        (data["theirs"].as_str(), data["ours"].as_str()),
+        ("kept", "hello-value")
+    );
+    let shared = secret(&double, "app", "shared").unwrap();
+    assert!(
+        shared["metadata"]["ownerReferences"].is_null(),
+        "Merge never owns"
+    );
+    eventually("merge-missing reported", WAIT, || {
+        ready(&double, "app", "merge-missing").is_some_and(|r| r.1 == "SecretMissing")
+    })
+    .await;
+    assert!(secret(&double, "app", "nowhere").is_none());
+    eventually("invalid reported", WAIT, || {
+        ready(&double, "app", "invalid").is_some_and(|r| r.0 == "False")
+    })
+    .await;
+    let r = ready(&double, "app", "invalid").unwrap();
+    assert_eq!(r.1, "SecretSyncedError");
+    assert!(r.2.contains("deletionPolicy=Delete"), "{}", r.2);
+    eventually("temp synced", WAIT, || {
+        secret_data(&double, "app", "temp").is_some()
+    })
+    .await;
+    // The ExternalSecret carries our finalizer (deletionPolicy Delete).
+    let temp = es_obj(&double, "app", "temp").unwrap();
+    assert_eq!(
+        temp["metadata"]["finalizers"][0],
+        "externalsecrets.external-secrets.io/externalsecret-cleanup"
+    );
+
+    // The remote secret disappears; force-sync: deletionPolicy Delete removes the Secret.
+    fake_store(&double, "app", &[]);
+    let mut temp = es_obj(&double, "app", "temp").unwrap();
+    temp["metadata"]["annotations"] = json!({"external-secrets.io/force-sync": "1"});
+    double
+        .put("external-secrets.io/v1", "externalsecrets", temp)
+        .unwrap();
+    eventually("temp deleted by deletionPolicy", WAIT, || {
+        secret(&double, "app", "temp").is_none()
+            && ready(&double, "app", "temp").is_some_and(|r| r.1 == "SecretDeleted")
+    })
+    .await;
+    assert!(
+        !double
+            .events_for("ExternalSecret", "temp")
+            .iter()
+            .filter(|e| e["reason"] == "MissingProviderSecret")
+            .collect::<Vec<_>>()
+            .is_empty()
+    );
+    ctl.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_store_conditions_refuse_other_namespaces_and_stores_report_ready() {
+    let double = cluster().await;
+    put_cluster_store(
+        &double,
+        "shared-fake",
+        json!({
+            "provider": {"fake": {"data": [{"key": "k", "value": "cluster-value"}]}},
+            "conditions": [{"namespaces": ["team-a"]}, {"namespaceRegexes": ["^ops$"]}]
+        }),
+    );
+    put_store(
+        &double,
+        "app",
+        "broken",
+        json!({"gcpsm": {"projectID": "p"}}),
+    );
+    let ctl = Running::start(&double, options()).await;
+    for ns in ["team-a", "team-b", "ops"] {
+        put_es(
+            &double,
+            ns,
+            "from-cluster",
+            json!({
+                "secretStoreRef": {"name": "shared-fake", "kind": "ClusterSecretStore"},
+                "data": [{"secretKey": "k", "remoteRef": {"key": "k"}}]
+            }),
+        );
+    }
+    eventually("team-a synced", WAIT, || {
+        ready(&double, "team-a", "from-cluster").is_some_and(|r| r.0 == "True")
+    })
+    .await;
+    eventually("ops synced", WAIT, || {
+        ready(&double, "ops", "from-cluster").is_some_and(|r| r.0 == "True")
+    })
+    .await;
+    eventually("team-b refused", WAIT, || {
+        ready(&double, "team-b", "from-cluster").is_some_and(|r| r.0 == "False")
+    })
+    .await;
+    let r = ready(&double, "team-b", "from-cluster").unwrap();
+    assert!(
+        r.2.contains("is not allowed from namespace \"team-b\": denied by spec.condition"),
+        "{}",
+        r.2
+    );
+    assert!(secret(&double, "team-b", "from-cluster").is_none());
+    // Store conditions.
+    let store_ready = |kind: &str, ns: Option<&str>, name: &str| -> Option<(String, String)> {
+        let s = double.get("external-secrets.io/v1", kind, ns, name)?;
+        let c = s.pointer("/status/conditions/0")?.clone();
+        Some((
+            c["status"].as_str()?.to_owned(),
+            c["reason"].as_str()?.to_owned(),
+        ))
+    };
+    eventually("cluster store Valid", WAIT, || {
+        store_ready("clustersecretstores", None, "shared-fake")
+            == Some(("True".into(), "Valid".into()))
+    })
+    .await;
+    eventually("unsupported store refused", WAIT, || {
+        store_ready("secretstores", Some("app"), "broken")
+            == Some(("False".into(), "InvalidProviderConfig".into()))
+    })
+    .await;
+    ctl.stop().await;
+}
