@@ -488,3 +488,53 @@ async fn converges_through_5xx_dropped_watches_and_410() {
     }
     ctl.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_leader_election_one_replica_reconciles_and_a_follower_takes_over() {
+    let double = cluster(true).await;
+    let mut a_cfg = test_config();
+    a_cfg.leader_elect = true;
+    a_cfg.identity = "replica-a".into();
+    a_cfg.lease_duration = Duration::from_secs(3);
+    let mut b_cfg = a_cfg.clone();
+    b_cfg.identity = "replica-b".into();
+    let a = Running::start(&double, a_cfg).await;
+    apply_fixture(&double, "strict.yaml");
+    eventually("a reconciles", WAIT, || {
+        synced(&double, "demo", "db-credentials").is_some_and(|s| s.0 == "True")
+    })
+    .await;
+    let b = Running::start(&double, b_cfg).await;
+    // The follower serves the endpoints (it watches the keys too) but is not the holder.
+    eventually("b has keys", WAIT, || {
+        b.handles.keystore.snapshot().keyring().len() == 2
+    })
+    .await;
+    let (code, _) = http(b.handles.api_addr, "GET", "/v1/cert.pem", "").await;
+    assert_eq!(code, 200);
+    let holder = || {
+        double
+            .get(
+                "coordination.k8s.io/v1",
+                "leases",
+                Some("kube-system"),
+                "sealbox-controller",
+            )
+            .and_then(|l| {
+                l.pointer("/spec/holderIdentity")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            })
+    };
+    assert_eq!(holder().as_deref(), Some("replica-a"));
+    let (code, _) = http(b.handles.api_addr, "GET", "/readyz", "").await;
+    assert_eq!(code, 200, "a follower is ready to serve the endpoints");
+    a.stop().await;
+    eventually("b leads", WAIT, || holder().as_deref() == Some("replica-b")).await;
+    apply_fixture(&double, "namespace-wide.yaml");
+    eventually("b reconciles", WAIT, || {
+        synced(&double, "team-a", "api-token").is_some_and(|s| s.0 == "True")
+    })
+    .await;
+    b.stop().await;
+}
