@@ -243,3 +243,95 @@ fn template_numeric_escapes_before_multibyte_characters_are_parse_errors() {
         "éAA".as_bytes()
     );
 }
+
+/// Fuzz finding (sops_ini): go-ini's key quoting is not reversible for a key holding both `"`
+/// and a backtick (`` `a"b`c` `` reads back as `a"b`), nor for a value wrapped in quotes
+/// (`"x"` reads back as `x`). For an encrypted file a changed key is a changed AAD: the
+/// value could never be decrypted. Every key and value is now written in the first spelling
+/// that reads back exactly, or the write fails with a clear error.
+#[test]
+fn ini_keys_and_values_are_written_so_they_read_back() {
+    let opts = EncryptOptions {
+        key_groups: vec![vec![Recipient::parse(ALICE).unwrap()]],
+        ..Default::default()
+    };
+    let crash = fixture("sops_ini-unquotable-key.ini");
+    let inputs: [&[u8]; 3] = [
+        crash.as_slice(),
+        b"[s]\nmac  `  dified  \" = v\n",
+        b"[s]\nquoted = \"\"x\"\"\nk = `tick` # c\n",
+    ];
+    for input in inputs {
+        let enc = encrypt(
+            input,
+            Format::Ini,
+            &opts,
+            1_800_000_000,
+            &mut rand::thread_rng(),
+        )
+        .unwrap();
+        let mut opened =
+            OpenedFile::open(&enc, Format::Ini, &ids(), false, StoreOptions::default())
+                .unwrap_or_else(|e| panic!("{e}\n{}", String::from_utf8_lossy(&enc)));
+        // The decrypted text, written by the same emitter, reads back to the same tree.
+        let plain = opened.plaintext().to_vec();
+        let again = opened.seal(1_800_000_100, &mut rand::thread_rng()).unwrap();
+        let reopened =
+            OpenedFile::open(&again, Format::Ini, &ids(), false, StoreOptions::default()).unwrap();
+        assert_eq!(reopened.plaintext(), plain.as_slice());
+    }
+    // Values that come from another format (`--output-type ini`, `set`) are written so they
+    // read back too: quotes around the whole value, both quote kinds, leading spaces.
+    use sealbox_keys::sops::flat::{ini_emit, ini_parse};
+    use sealbox_keys::sops::tree::{NO_SITE, Sealed};
+    use sealbox_keys::sops::{MapItem, Node, Plain, Scalar};
+    for value in ["\"x\"", "'y'", "`z` # not a comment", "  padded ", "a\"b`c"] {
+        let tree: Node<Plain> = Node::Map(vec![MapItem::Entry(
+            "s".into(),
+            Node::Map(vec![MapItem::Entry(
+                "k".into(),
+                Node::Leaf(Plain::Value(Scalar::Str(value.into())), NO_SITE),
+            )]),
+        )]);
+        let text = ini_emit(&tree, None).unwrap();
+        let (parsed, _) = ini_parse(text.as_bytes(), false).unwrap();
+        let Node::Map(sections) = parsed else {
+            panic!()
+        };
+        let read = sections.iter().find_map(|s| match s {
+            MapItem::Entry(name, Node::Map(items)) if name == "s" => {
+                items.iter().find_map(|i| match i {
+                    MapItem::Entry(
+                        k,
+                        Node::Leaf(Sealed::Clear(Plain::Value(Scalar::Str(v))), _),
+                    ) if k == "k" => Some(v.clone()),
+                    _ => None,
+                })
+            }
+            _ => None,
+        });
+        assert_eq!(read.as_deref(), Some(value), "{text}");
+    }
+}
+
+/// Fuzz finding (sops_yaml): a bare carriage return (CR not followed by LF) is a YAML line
+/// break, but the byte-preserving store finds lines by LF, so it spliced into the wrong places
+/// and wrote a file it could not read back. Such files are now refused with a clear error;
+/// CRLF files keep working.
+#[test]
+fn yaml_with_bare_carriage_returns_is_refused_and_crlf_works() {
+    let crash = fixture("sops_yaml-bare-cr.yaml");
+    for input in [crash.as_slice(), b"# c\ra: 1\r", b"a: 1 # x\ry: 2\n"] {
+        let err = encrypt_yaml(input).unwrap_err();
+        assert!(
+            err.to_string().contains("bare carriage return"),
+            "{input:?}: {err}"
+        );
+    }
+    let crlf = b"# head\r\na: secret\r\nb:\r\n  c: x # note\r\n";
+    let enc = encrypt_yaml(crlf).unwrap();
+    let opened =
+        OpenedFile::open(&enc, Format::Yaml, &ids(), false, StoreOptions::default()).unwrap();
+    assert_eq!(opened.plaintext(), crlf);
+    assert_eq!(sops_decrypt_yaml(&enc).0, 0);
+}

@@ -819,6 +819,38 @@ fn ini_quote_value(v: &str) -> String {
     }
 }
 
+/// How to write `k = v` so that this module's own reader reads back exactly `(k, v)`.
+///
+/// go-ini's quoting (tried first, so ordinary files look like sops' output) is not always
+/// reversible: a key holding both `"` and a backtick, or a value wrapped in quotes, reads
+/// back as something else — for an encrypted file that means a value whose key path (its
+/// AAD) no longer matches, i.e. a file that cannot be decrypted. Each spelling is therefore
+/// checked by parsing it; `None` if none reads back.
+fn ini_entry(k: &str, v: &str) -> Option<(String, String)> {
+    let keys = [
+        ini_quote_key(k),
+        k.to_string(),
+        format!("`{k}`"),
+        format!("\"\"\"{k}\"\"\""),
+        format!("\"{k}\""),
+    ];
+    let values = [
+        ini_quote_value(v),
+        format!("\"\"\"{v}\"\"\""),
+        format!("`{v}`"),
+        format!("\"{v}\""),
+    ];
+    keys.iter()
+        .flat_map(|kq| values.iter().map(move |vq| (kq, vq)))
+        .find(|(kq, vq)| {
+            ini_parse_sections(&format!("[s]\n{kq} = {vq}\n")).is_ok_and(|secs| {
+                matches!(secs.as_slice(), [_, s] if s.keys.len() == 1
+                    && s.keys[0].0 == k && s.keys[0].1 == v)
+            })
+        })
+        .map(|(kq, vq)| (kq.clone(), vq.clone()))
+}
+
 /// Emit INI in go-ini's pretty format (aligned `=`, blank line between sections).
 pub fn ini_emit<V: FlatLeaf>(n: &Node<V>, meta: Option<&MetaValue>) -> Result<String> {
     let Node::Map(items) = n else {
@@ -899,16 +931,28 @@ pub fn ini_emit<V: FlatLeaf>(n: &Node<V>, meta: Option<&MetaValue>) -> Result<St
         } else if sec.keys.is_empty() {
             continue;
         }
-        let names: Vec<String> = sec.keys.iter().map(|(k, _, _)| ini_quote_key(k)).collect();
-        let align = names.iter().map(String::len).max().unwrap_or(0);
-        for ((_, v, c), name) in sec.keys.iter().zip(&names) {
+        let entries = sec
+            .keys
+            .iter()
+            .map(|(k, v, _)| {
+                ini_entry(k, v).ok_or_else(|| SopsError::Emit {
+                    format: "INI",
+                    reason: format!(
+                        "key {k:?} in section [{}] (or its value) cannot be written so that it reads back the same; rename the key or change the value",
+                        sec.name
+                    ),
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let align = entries.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+        for ((_, _, c), (name, value)) in sec.keys.iter().zip(&entries) {
             if !c.is_empty() {
                 ini_comment_lines(c, true, &mut out);
             }
             out.push_str(name);
             out.push_str(&" ".repeat(align - name.len()));
             out.push_str(" = ");
-            out.push_str(&ini_quote_value(v));
+            out.push_str(value);
             out.push('\n');
         }
         if i != last {

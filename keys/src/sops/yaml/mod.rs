@@ -726,6 +726,20 @@ impl<'t> YamlText<'t> {
 
     /// Parse a plaintext YAML file for encryption.
     pub fn parse_plain(text: &'t str, indent: usize) -> Result<(YamlText<'t>, PlainTree)> {
+        // A bare CR is a YAML line break, but this store finds lines by LF: it would splice
+        // into the wrong places and write a file it cannot read. LF and CRLF are fine.
+        if let Some(at) = text
+            .bytes()
+            .enumerate()
+            .position(|(i, b)| b == b'\r' && text.as_bytes().get(i + 1) != Some(&b'\n'))
+        {
+            return Err(SopsError::Parse {
+                format: "YAML",
+                reason: format!(
+                    "bare carriage return (CR without LF) at byte {at}: sealbox reads YAML with LF or CRLF line breaks only; convert the file"
+                ),
+            });
+        }
         let (y, trees) = Self::build(text, indent, false)?;
         // Only blank lines and comments: no document to carry the `sops:` block, so the
         // encrypted comments could never be decrypted again (sops refuses such files too).
