@@ -205,6 +205,20 @@ fn yaml_rows() -> Vec<Row> {
             }),
             MAC_UNDECRYPTABLE,
         ),
+        row(
+            "`lastmodified` with `.000` fractional seconds added (same instant)",
+            edit_line(&base, "lastmodified:", |_| {
+                "    lastmodified: \"2027-01-15T08:00:00.000Z\"\n".into()
+            }),
+            Accept,
+        ),
+        row(
+            "`lastmodified` as the same instant in `+01:00`",
+            edit_line(&base, "lastmodified:", |_| {
+                "    lastmodified: \"2027-01-15T09:00:00+01:00\"\n".into()
+            }),
+            MAC_UNDECRYPTABLE,
+        ),
         Row {
             edit: "`lastmodified` not a time",
             ext: "yaml",
