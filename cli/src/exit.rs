@@ -40,6 +40,9 @@ pub enum Code {
     InputUnreadable = 18,
     /// The cluster or controller could not be reached or refused the request.
     Cluster = 20,
+    /// An external secret store failed, refused or returned no usable data
+    /// (`sealbox external render`).
+    Store = 21,
 }
 
 impl Code {
@@ -63,6 +66,7 @@ impl Code {
         (Code::Template, "SealedSecret template could not be rendered"),
         (Code::InputUnreadable, "an input file could not be read"),
         (Code::Cluster, "cluster or controller unreachable or refused"),
+        (Code::Store, "external secret store failed, refused or returned no data"),
     ];
 }
 

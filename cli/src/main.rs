@@ -55,6 +55,8 @@ enum Command {
     Controller(commands::controller::Args),
     /// Print the CustomResourceDefinitions (YAML) generated from the Rust types.
     Crds(commands::crds::Args),
+    /// External Secrets: render the Secret an ExternalSecret would produce.
+    External(commands::external::Args),
 }
 
 fn exit_code_help() -> String {
@@ -93,5 +95,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sops(command) => commands::sops::run(&global, command),
         Command::Controller(args) => commands::controller::run(&global, args),
         Command::Crds(args) => commands::crds::run(args),
+        Command::External(args) => commands::external::run(args),
     }
 }

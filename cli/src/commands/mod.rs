@@ -3,6 +3,7 @@
 pub mod cluster;
 pub mod controller;
 pub mod crds;
+pub mod external;
 pub mod keys;
 pub mod quickstart;
 pub mod seal;

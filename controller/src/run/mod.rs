@@ -195,6 +195,20 @@ pub async fn run(
         manual_rotation,
     ));
 
+    // The External Secrets family (ExternalSecret, SecretStore, ClusterSecretStore, ...):
+    // its own controllers, started once the external-secrets.io CRDs are served.
+    let external_secrets = tokio::spawn(external::run(
+        client.clone(),
+        external::ExternalOptions {
+            namespaces: config.watched_namespaces(),
+            reporter: CONTROLLER_NAME.to_owned(),
+            instance: config.identity.clone(),
+            ..external::ExternalOptions::default()
+        },
+        metrics.external.clone(),
+        shutdown.clone(),
+    ));
+
     let reporter = Reporter {
         controller: CONTROLLER_NAME.to_owned(),
         instance: Some(config.identity.clone()),
@@ -288,6 +302,10 @@ pub async fn run(
         }
         let _ = tokio::time::timeout(Duration::from_secs(20), l).await;
     }
+    if lost_lease {
+        external_secrets.abort();
+    }
+    let _ = tokio::time::timeout(Duration::from_secs(20), external_secrets).await;
     rotation.abort();
     key_watch.abort();
     if let Some((rx, task)) = lease_state {

@@ -74,7 +74,13 @@ async fn vault_userpass_store_logs_in_once_for_many_reconciles() {
             "auth": {"userPass": {"path": auth, "username": "eso", "secretRef": {"name": "vault-login", "key": "password"}}}
         }}),
     );
-    let ctl = Running::start(&double, options()).await;
+    let mut opts = options();
+    // A short cache so refreshes really read Vault again (with the same token).
+    opts.layer = sealbox_providers::LayerConfig {
+        ttl: Duration::from_millis(300),
+        ..sealbox_providers::LayerConfig::default()
+    };
+    let ctl = Running::start(&double, opts).await;
     for i in 0..20 {
         put_es(
             &double,

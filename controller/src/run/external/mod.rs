@@ -105,6 +105,10 @@ pub struct Shared {
     pub secret_stores: Store<SecretStore>,
     /// ClusterSecretStores (reflector).
     pub cluster_stores: Store<ClusterSecretStore>,
+    /// ExternalSecrets (reflector; for read-ahead of a store's refresh wave).
+    pub external_secrets: Store<ExternalSecret>,
+    /// When each store's wave was last read ahead.
+    pub prefetched: std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>,
     /// Slots for periodic refreshes.
     pub periodic: Arc<Semaphore>,
     /// Credential Secrets, briefly cached.
@@ -240,6 +244,18 @@ pub async fn run(
         watcher::Config::default(),
     )
     .with_config(controller::Config::default().concurrency(concurrency));
+    // Secrets: metadata only, and only those carrying the managed label (ESO's memory fix
+    // #2625); a deleted or edited owned Secret triggers its ExternalSecret at once.
+    let es_ctl = Controller::new(
+        scoped::<ExternalSecret>(&client, scope.as_deref()),
+        watcher::Config::default(),
+    )
+    .owns(
+        scoped::<Secret>(&client, scope.as_deref()),
+        watcher::Config::default().labels(&format!("{LABEL_MANAGED}=true")),
+    )
+    .with_config(controller::Config::default().concurrency(concurrency))
+    .graceful_shutdown_on(shutdown.clone());
     let recorder = Recorder::new(
         client.clone(),
         Reporter {
@@ -256,6 +272,8 @@ pub async fn run(
         periodic: Arc::new(Semaphore::new(options.periodic_slots.max(1))),
         secret_stores: ss_ctl.store(),
         cluster_stores: css_ctl.store(),
+        external_secrets: es_ctl.store(),
+        prefetched: std::sync::Mutex::default(),
         credentials: CredentialCache::default(),
         tokens: Arc::new(KubeTokens {
             client: client.clone(),
@@ -308,18 +326,6 @@ pub async fn run(
         );
     }
 
-    // Secrets: metadata only, and only those carrying the managed label (ESO's memory fix
-    // #2625); a deleted or edited owned Secret triggers its ExternalSecret at once.
-    let es_ctl = Controller::new(
-        scoped::<ExternalSecret>(&client, scope.as_deref()),
-        watcher::Config::default(),
-    )
-    .owns(
-        scoped::<Secret>(&client, scope.as_deref()),
-        watcher::Config::default().labels(&format!("{LABEL_MANAGED}=true")),
-    )
-    .with_config(controller::Config::default().concurrency(concurrency))
-    .graceful_shutdown_on(shutdown.clone());
     let es_loop = {
         let shared = shared.clone();
         tokio::spawn(async move {

@@ -75,12 +75,15 @@ impl StoreProblem {
     }
 }
 
-/// Credential Secrets read recently, by `namespace/name`.
+/// A credential Secret as read: its resourceVersion and its values.
+type CredentialSecret = (String, BTreeMap<String, SecretString>);
+/// When it was read, and what (`None`: absent).
+type CachedCredential = (Instant, Option<CredentialSecret>);
+
+/// Credential Secrets read recently, by `(namespace, name)`.
 #[derive(Default)]
 pub struct CredentialCache {
-    entries: Mutex<
-        HashMap<(String, String), (Instant, Option<(String, BTreeMap<String, SecretString>)>)>,
-    >,
+    entries: Mutex<HashMap<(String, String), CachedCredential>>,
 }
 
 impl std::fmt::Debug for CredentialCache {
@@ -97,7 +100,7 @@ impl CredentialCache {
         client: &kube::Client,
         namespace: &str,
         name: &str,
-    ) -> Result<Option<(String, BTreeMap<String, SecretString>)>, kube::Error> {
+    ) -> Result<Option<CredentialSecret>, kube::Error> {
         let key = (namespace.to_owned(), name.to_owned());
         if let Some((at, value)) = self
             .entries
@@ -133,7 +136,16 @@ impl CredentialCache {
     }
 }
 
-/// The spec, namespace and resourceVersion of a store, found in the reflectors.
+/// What identifies a store's configuration: its generation (spec changes), not its
+/// resourceVersion — a status write must not replace the client (and its Vault token).
+fn revision_of(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> String {
+    match (meta.uid.as_deref(), meta.generation) {
+        (Some(uid), Some(generation)) => format!("{uid}/{generation}"),
+        _ => meta.resource_version.clone().unwrap_or_default(),
+    }
+}
+
+/// The spec, namespace and revision of a store, found in the reflectors.
 pub struct FoundStore {
     /// Kind.
     pub kind: StoreKind,
@@ -143,7 +155,7 @@ pub struct FoundStore {
     pub namespace: Option<String>,
     /// Spec.
     pub spec: SecretStoreSpec,
-    /// resourceVersion.
+    /// Revision (uid/generation).
     pub resource_version: String,
 }
 
@@ -166,7 +178,7 @@ pub fn find_store(
             name: store_ref.name.clone(),
             namespace: None,
             spec: found.spec.clone().into(),
-            resource_version: found.metadata.resource_version.clone().unwrap_or_default(),
+            resource_version: revision_of(&found.metadata),
         })
     } else {
         let found = secret_stores
@@ -180,7 +192,7 @@ pub fn find_store(
             name: store_ref.name.clone(),
             namespace: Some(es_namespace.to_owned()),
             spec: found.spec.clone(),
-            resource_version: found.metadata.resource_version.clone().unwrap_or_default(),
+            resource_version: revision_of(&found.metadata),
         })
     }
 }
@@ -427,7 +439,7 @@ pub async fn reconcile_secret_store(
         name: name.clone(),
         namespace: Some(namespace.clone()),
         spec: store.spec.clone(),
-        resource_version: store.metadata.resource_version.clone().unwrap_or_default(),
+        resource_version: revision_of(&store.metadata),
     };
     let (ready, reason, message) = validate(&shared, &found).await;
     let status = store_status(store.status.as_ref(), ready, reason, message);
@@ -460,7 +472,7 @@ pub async fn reconcile_cluster_store(
         name: name.clone(),
         namespace: None,
         spec: store.spec.clone().into(),
-        resource_version: store.metadata.resource_version.clone().unwrap_or_default(),
+        resource_version: revision_of(&store.metadata),
     };
     let (ready, reason, message) = validate(&shared, &found).await;
     let status = store_status(store.status.as_ref(), ready, reason, message);
