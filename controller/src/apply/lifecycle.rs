@@ -133,4 +133,74 @@ impl Applier {
         .await
         .map(|_| ())
     }
+
+    /// Server-side apply of a namespaced object this controller generates (the
+    /// ExternalSecrets of a ClusterExternalSecret), field manager [`FIELD_MANAGER`],
+    /// forced. Returns whether anything changed.
+    pub async fn apply_object<K>(&self, obj: &K) -> Result<bool, kube::Error>
+    where
+        K: Resource<DynamicType = (), Scope = NamespaceResourceScope>
+            + Clone
+            + DeserializeOwned
+            + Serialize
+            + Debug,
+    {
+        let meta = obj.meta();
+        let api: Api<K> = Api::namespaced(
+            self.client().clone(),
+            meta.namespace.as_deref().unwrap_or_default(),
+        );
+        let mut body = serde_json::to_value(obj).map_err(kube::Error::SerdeError)?;
+        body["apiVersion"] = json!(K::api_version(&()));
+        body["kind"] = json!(K::kind(&()));
+        if let Some(m) = body.get_mut("metadata").and_then(|m| m.as_object_mut()) {
+            m.remove("resourceVersion");
+            m.remove("managedFields");
+            m.remove("uid");
+            m.remove("creationTimestamp");
+        }
+        if let Some(b) = body.as_object_mut() {
+            b.remove("status");
+        }
+        let before = api
+            .get_opt(meta.name.as_deref().unwrap_or_default())
+            .await?
+            .and_then(|o| o.meta().resource_version.clone());
+        let after = api
+            .patch(
+                meta.name.as_deref().unwrap_or_default(),
+                &PatchParams::apply(FIELD_MANAGER).force(),
+                &Patch::Apply(&body),
+            )
+            .await?;
+        Ok(before != after.meta().resource_version)
+    }
+
+    /// Delete a namespaced object if it is still the one with `uid`.
+    pub async fn delete_object<K>(
+        &self,
+        namespace: &str,
+        name: &str,
+        uid: &str,
+    ) -> Result<bool, kube::Error>
+    where
+        K: Resource<DynamicType = (), Scope = NamespaceResourceScope>
+            + Clone
+            + DeserializeOwned
+            + Debug,
+    {
+        let api: Api<K> = Api::namespaced(self.client().clone(), namespace);
+        let params = DeleteParams {
+            preconditions: Some(Preconditions {
+                uid: Some(uid.to_owned()),
+                resource_version: None,
+            }),
+            ..DeleteParams::default()
+        };
+        match api.delete(name, &params).await {
+            Ok(_) => Ok(true),
+            Err(kube::Error::Api(s)) if s.code == 404 => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
 }

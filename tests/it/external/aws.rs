@@ -326,3 +326,74 @@ async fn moto_outage_keeps_secrets_and_recovers_by_itself() {
     let _ = Arc::clone(&ctl.metrics);
     ctl.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn push_secret_to_moto_and_delete_with_deletion_policy() {
+    let url = match std::env::var("SEALBOX_TEST_MOTO_URL") {
+        Ok(u) if !u.is_empty() => u,
+        _ => peer_script("moto", "start", None),
+    };
+    let remote = unique("pushed");
+    let double = cluster().await;
+    aws_cluster_store(&double, "aws");
+    put_secret(&double, "app", "source", &[("token", "push-to-aws-value")]);
+    let mut opts = options();
+    opts.provider.aws_endpoint_url = Some(url.clone());
+    let ctl = Running::start(&double, opts).await;
+    double
+        .put(
+            "external-secrets.io/v1alpha1",
+            "pushsecrets",
+            json!({
+                "apiVersion": "external-secrets.io/v1alpha1", "kind": "PushSecret",
+                "metadata": {"name": "push", "namespace": "app"},
+                "spec": {
+                    "deletionPolicy": "Delete",
+                    "secretStoreRefs": [{"name": "aws", "kind": "ClusterSecretStore"}],
+                    "selector": {"secret": {"name": "source"}},
+                    "data": [{"match": {"secretKey": "token", "remoteRef": {"remoteKey": remote}},
+                              "metadata": serde_json::from_str::<Value>(STRING_FORMAT).unwrap()}]
+                }
+            }),
+        )
+        .unwrap();
+    eventually("PushSecret synced to moto", WAIT, || {
+        double
+            .get(
+                "external-secrets.io/v1alpha1",
+                "pushsecrets",
+                Some("app"),
+                "push",
+            )
+            .is_some_and(|p| p["status"]["conditions"][0]["reason"] == "Synced")
+    })
+    .await;
+    let reader = seeder(&url).await;
+    let value = reader
+        .get(&sealbox_providers::RemoteRef::key(remote.clone()))
+        .await
+        .unwrap();
+    assert_eq!(value.expose(), b"push-to-aws-value");
+    // Deleting the PushSecret deletes the remote secret (deletionPolicy: Delete).
+    let api: kube::Api<sealbox_controller::api::external::PushSecret> =
+        kube::Api::namespaced(double.client().unwrap(), "app");
+    api.delete("push", &Default::default()).await.unwrap();
+    eventually("PushSecret gone", WAIT, || {
+        double
+            .get(
+                "external-secrets.io/v1alpha1",
+                "pushsecrets",
+                Some("app"),
+                "push",
+            )
+            .is_none()
+    })
+    .await;
+    let fresh = seeder(&url).await;
+    let gone = fresh.get(&sealbox_providers::RemoteRef::key(remote)).await;
+    assert!(
+        gone.is_err(),
+        "the remote secret is deleted (scheduled for deletion)"
+    );
+    ctl.stop().await;
+}

@@ -354,3 +354,153 @@ async fn cluster_store_conditions_refuse_other_namespaces_and_stores_report_read
     .await;
     ctl.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_external_secret_fans_out_by_namespace_labels() {
+    let double = cluster().await;
+    double
+        .put(
+            "v1",
+            "namespaces",
+            json!({"metadata": {"name": "blue-1", "labels": {"team": "blue"}}}),
+        )
+        .unwrap();
+    double
+        .put(
+            "v1",
+            "namespaces",
+            json!({"metadata": {"name": "green-1", "labels": {"team": "green"}}}),
+        )
+        .unwrap();
+    put_cluster_store(
+        &double,
+        "fake",
+        json!({"provider": {"fake": {"data": [{"key": "k", "value": "fanned-out"}]}}}),
+    );
+    let ctl = Running::start(&double, options()).await;
+    double
+        .put(
+            "external-secrets.io/v1",
+            "clusterexternalsecrets",
+            json!({
+                "apiVersion": "external-secrets.io/v1", "kind": "ClusterExternalSecret",
+                "metadata": {"name": "shared"},
+                "spec": {
+                    "externalSecretName": "shared-es",
+                    "externalSecretMetadata": {"labels": {"from": "ces"}},
+                    "namespaceSelectors": [{"matchLabels": {"team": "blue"}}],
+                    "externalSecretSpec": {
+                        "secretStoreRef": {"name": "fake", "kind": "ClusterSecretStore"},
+                        "data": [{"secretKey": "k", "remoteRef": {"key": "k"}}]
+                    }
+                }
+            }),
+        )
+        .unwrap();
+    eventually("ExternalSecret made in blue-1 and synced", WAIT, || {
+        secret_data(&double, "blue-1", "shared-es").is_some_and(|d| d["k"] == "fanned-out")
+    })
+    .await;
+    assert!(es_obj(&double, "green-1", "shared-es").is_none());
+    let es = es_obj(&double, "blue-1", "shared-es").unwrap();
+    assert_eq!(es["metadata"]["labels"]["from"], "ces");
+    assert_eq!(
+        es["metadata"]["ownerReferences"][0]["kind"],
+        "ClusterExternalSecret"
+    );
+    // A namespace that starts matching gets its ExternalSecret; one that stops loses it.
+    double
+        .put(
+            "v1",
+            "namespaces",
+            json!({"metadata": {"name": "green-1", "labels": {"team": "blue"}}}),
+        )
+        .unwrap();
+    double
+        .put(
+            "v1",
+            "namespaces",
+            json!({"metadata": {"name": "blue-1", "labels": {"team": "red"}}}),
+        )
+        .unwrap();
+    eventually("fan-out follows the labels", WAIT, || {
+        es_obj(&double, "green-1", "shared-es").is_some()
+            && es_obj(&double, "blue-1", "shared-es").is_none()
+    })
+    .await;
+    eventually("status lists the provisioned namespaces", WAIT, || {
+        double
+            .get(
+                "external-secrets.io/v1",
+                "clusterexternalsecrets",
+                None,
+                "shared",
+            )
+            .is_some_and(|c| {
+                c["status"]["provisionedNamespaces"] == json!(["green-1"])
+                    && c["status"]["conditions"][0]["status"] == "True"
+            })
+    })
+    .await;
+    ctl.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn push_secret_writes_to_the_store_and_an_external_secret_reads_it_back() {
+    let double = cluster().await;
+    fake_store(&double, "app", &[]);
+    put_secret(
+        &double,
+        "app",
+        "source",
+        &[("password", "pushed-pw"), ("user", "pusher")],
+    );
+    let ctl = Running::start(&double, options()).await;
+    double
+        .put("external-secrets.io/v1alpha1", "pushsecrets", json!({
+            "apiVersion": "external-secrets.io/v1alpha1", "kind": "PushSecret",
+            "metadata": {"name": "push", "namespace": "app"},
+            "spec": {
+                "refreshInterval": "1h",
+                "secretStoreRefs": [{"name": "fake"}],
+                "selector": {"secret": {"name": "source"}},
+                "data": [{"match": {"secretKey": "password", "remoteRef": {"remoteKey": "pushed/db"}}}]
+            }
+        }))
+        .unwrap();
+    eventually("PushSecret synced", WAIT, || {
+        double
+            .get(
+                "external-secrets.io/v1alpha1",
+                "pushsecrets",
+                Some("app"),
+                "push",
+            )
+            .is_some_and(|p| p["status"]["conditions"][0]["reason"] == "Synced")
+    })
+    .await;
+    let ps = double
+        .get(
+            "external-secrets.io/v1alpha1",
+            "pushsecrets",
+            Some("app"),
+            "push",
+        )
+        .unwrap();
+    assert!(ps["status"]["syncedPushSecrets"]["SecretStore/fake"]["pushed/db"].is_object());
+    assert!(!ps["status"].to_string().contains("pushed-pw"));
+    put_es(
+        &double,
+        "app",
+        "reader",
+        json!({
+            "secretStoreRef": {"name": "fake"},
+            "data": [{"secretKey": "pw", "remoteRef": {"key": "pushed/db"}}]
+        }),
+    );
+    eventually("the pushed value is read back", WAIT, || {
+        secret_data(&double, "app", "reader").is_some_and(|d| d["pw"] == "pushed-pw")
+    })
+    .await;
+    ctl.stop().await;
+}

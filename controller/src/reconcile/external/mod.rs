@@ -10,10 +10,12 @@
 //! * [`cluster_external`] — ClusterExternalSecret fan-out;
 //! * [`push`] — PushSecret.
 
+pub mod cluster_external;
 pub mod data;
 pub mod hash;
 pub mod keys;
 pub mod plan;
+pub mod push;
 pub mod selector;
 pub mod store;
 pub mod template;

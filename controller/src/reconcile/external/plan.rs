@@ -150,10 +150,15 @@ impl Policies {
 
 /// `"<generation>-<hash>"` of the ExternalSecret now.
 pub fn current_resource_version(es: &ExternalSecret) -> String {
+    current_resource_version_of(&es.metadata)
+}
+
+/// `"<generation>-<hash of labels and annotations>"` of any object (ESO's formula).
+pub fn current_resource_version_of(meta: &ObjectMeta) -> String {
     hash::synced_resource_version(
-        es.metadata.generation.unwrap_or(0),
-        es.metadata.labels.as_ref(),
-        es.metadata.annotations.as_ref(),
+        meta.generation.unwrap_or(0),
+        meta.labels.as_ref(),
+        meta.annotations.as_ref(),
     )
 }
 

@@ -10,8 +10,10 @@
 //! cycle; provider errors back off with jitter (capped at two minutes, ESO's grows to
 //! ~15 minutes).
 
+pub mod ces;
 pub mod es;
 pub mod metrics;
+pub mod push;
 pub mod stores;
 
 use std::future::Future;
@@ -22,6 +24,7 @@ use futures::StreamExt as _;
 use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
 use k8s_openapi::api::core::v1::{Secret, ServiceAccount};
 use kube::api::{Api, PostParams};
+use kube::runtime::WatchStreamExt as _;
 use kube::runtime::controller::{self, Controller};
 use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::reflector::Store;
@@ -35,7 +38,10 @@ use tokio::sync::Semaphore;
 
 use self::metrics::EsoMetrics;
 use self::stores::CredentialCache;
-use crate::api::external::{ClusterSecretStore, ExternalSecret, LABEL_MANAGED, SecretStore};
+use crate::api::external::{
+    ClusterExternalSecret, ClusterSecretStore, ExternalSecret, LABEL_MANAGED, PushSecret,
+    SecretStore,
+};
 use crate::apply::{Applier, Backoff};
 use crate::reconcile::external::store::{ProviderOptions, TokenSource};
 
@@ -339,8 +345,59 @@ pub async fn run(
                 .await;
         })
     };
+    // ClusterExternalSecrets: their ExternalSecrets are owned (recreated when deleted),
+    // and every namespace change re-evaluates the selectors.
+    let namespace_changes = watcher::watcher(
+        Api::<k8s_openapi::api::core::v1::Namespace>::all(client.clone()),
+        watcher::Config::default(),
+    )
+    .touched_objects()
+    .filter_map(|r| async move { r.ok().map(|_| ()) });
+    let ces_ctl = Controller::new(
+        Api::<ClusterExternalSecret>::all(client.clone()),
+        watcher::Config::default(),
+    )
+    .owns(
+        scoped::<ExternalSecret>(&client, scope.as_deref()),
+        watcher::Config::default(),
+    )
+    .reconcile_all_on(namespace_changes)
+    .with_config(controller::Config::default().concurrency(4))
+    .graceful_shutdown_on(shutdown.clone());
+    let ces_loop = {
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            ces_ctl
+                .run(ces::reconcile, ces::error_policy, shared)
+                .for_each(|r| async move {
+                    if let Err(e) = r {
+                        tracing::debug!(error = %e, "ClusterExternalSecret controller event");
+                    }
+                })
+                .await;
+        })
+    };
+    let ps_ctl = Controller::new(
+        scoped::<PushSecret>(&client, scope.as_deref()),
+        watcher::Config::default(),
+    )
+    .with_config(controller::Config::default().concurrency(concurrency))
+    .graceful_shutdown_on(shutdown.clone());
+    let ps_loop = {
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            ps_ctl
+                .run(push::reconcile, push::error_policy, shared)
+                .for_each(|r| async move {
+                    if let Err(e) = r {
+                        tracing::debug!(error = %e, "PushSecret controller event");
+                    }
+                })
+                .await;
+        })
+    };
     shutdown.await;
-    for task in [es_loop, ss_loop, css_loop] {
+    for task in [es_loop, ces_loop, ps_loop, ss_loop, css_loop] {
         let _ = tokio::time::timeout(Duration::from_secs(20), task).await;
     }
     shared.pool.shutdown().await;
