@@ -64,7 +64,7 @@ rsa_ops="$(curl -sf "http://127.0.0.1:$mport/metrics" | sed -n 's/^sealbox_rsa_p
 # openssl: median of 3 runs of the RSA-4096 private operation (sign) time, one core.
 ossl=()
 for _ in 1 2 3; do
-  ossl+=("$(openssl speed -seconds 3 rsa4096 2>/dev/null | awk '/^rsa 4096 bits/ {print $2}' | tr -d 's')")
+  ossl+=("$(openssl speed -seconds 3 rsa4096 2>/dev/null | awk '/^rsa 4096 bits/ {print $4}' | tr -d 's')")
 done
 t_priv="$(printf '%s\n' "${ossl[@]}" | sort -g | sed -n 2p)"
 goal=$(python3 -c "print(round(1.3*$N*$t_priv/2,2))")

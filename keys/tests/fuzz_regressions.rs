@@ -335,3 +335,160 @@ fn yaml_with_bare_carriage_returns_is_refused_and_crlf_works() {
     assert_eq!(opened.plaintext(), crlf);
     assert_eq!(sops_decrypt_yaml(&enc).0, 0);
 }
+
+fn sops_cli(args: &[&str], file: &Path) -> (i32, Vec<u8>) {
+    let out = Command::new(sops_bin())
+        .env_clear()
+        .env("HOME", file.parent().unwrap())
+        .env("SOPS_DISABLE_VERSION_CHECK", "1")
+        .env("SOPS_AGE_KEY_FILE", alice_key_path())
+        .args(args)
+        .arg(file)
+        .output()
+        .unwrap();
+    (out.status.code().unwrap_or(-1), out.stdout)
+}
+
+fn encrypt_as(input: &[u8], format: Format) -> Result<Vec<u8>, SopsError> {
+    let opts = EncryptOptions {
+        key_groups: vec![vec![Recipient::parse(ALICE).unwrap()]],
+        ..Default::default()
+    };
+    encrypt(input, format, &opts, 1_800_000_000, &mut rand::thread_rng())
+}
+
+/// Fuzz finding (sops_yaml, sops_dotenv): a value the rules leave clear but that starts like
+/// an encrypted one (`x_unencrypted: ENC[AES256_GCM,data:…` — malformed, or well-formed but
+/// from another file) made the reader fail before the rules were consulted. sops keeps such
+/// values verbatim; so now does sealbox, in every store, for files it writes and files sops
+/// writes. Where the rules say the value is encrypted, it still fails like sops.
+#[test]
+fn clear_values_that_look_encrypted_are_kept_verbatim() {
+    let well_formed = "ENC[AES256_GCM,data:b/vGjSOd6A==,iv:Q9UpGU2QWqYwKvaNV3kLY56t4yJsk/ooF5oAU/ym2I0=,tag:IW4SdRVCTw7yEVWsVXxn3A==,type:str]";
+    let malformed = "ENC[AES256_GCM,data:b/vG,iv:Q9Up%GU2,tag:IW4S,type:str]";
+    let trailing = format!("{well_formed} and more");
+    let cases: Vec<(Format, &str, Vec<u8>)> = vec![
+        (
+            Format::Yaml,
+            "yaml",
+            format!("a_unencrypted: {well_formed}\nb_unencrypted: {malformed}\nc_unencrypted: {trailing}\nsecret: s\n").into_bytes(),
+        ),
+        (
+            Format::Dotenv,
+            "env",
+            format!("A_unencrypted={well_formed}\nB_unencrypted={malformed}\nC_unencrypted={trailing}\nSECRET=s\n").into_bytes(),
+        ),
+        (
+            Format::Ini,
+            "ini",
+            format!("[s]\na_unencrypted = {well_formed}\nb_unencrypted = {malformed}\nsecret = s\n").into_bytes(),
+        ),
+        (
+            Format::Json,
+            "json",
+            format!("{{\"a_unencrypted\": \"{well_formed}\", \"b_unencrypted\": \"{malformed}\", \"secret\": \"s\"}}").into_bytes(),
+        ),
+    ];
+    for (format, ext, plain) in cases {
+        // Written by sealbox: opens to the same text (YAML) or the same values.
+        let enc = encrypt_as(&plain, format).unwrap();
+        let opened = OpenedFile::open(&enc, format, &ids(), false, StoreOptions::default())
+            .unwrap_or_else(|e| panic!("{ext}: {e}"));
+        let text = String::from_utf8(opened.plaintext().to_vec()).unwrap();
+        assert!(
+            text.contains(well_formed) && text.contains(malformed),
+            "{ext}: {text}"
+        );
+        // Written by sops: sealbox decrypts it to what sops prints.
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join(format!("f.{ext}"));
+        std::fs::write(&file, &plain).unwrap();
+        let (code, sops_enc) = sops_cli(&["encrypt", "--age", ALICE], &file);
+        assert_eq!(code, 0, "{ext}");
+        std::fs::write(&file, &sops_enc).unwrap();
+        let (code, sops_plain) = sops_cli(&["decrypt"], &file);
+        assert_eq!(code, 0, "{ext}");
+        let ours = OpenedFile::open(&sops_enc, format, &ids(), false, StoreOptions::default())
+            .unwrap_or_else(|e| panic!("{ext}: sops' file: {e}"));
+        assert_eq!(
+            String::from_utf8_lossy(ours.plaintext()),
+            String::from_utf8_lossy(&sops_plain),
+            "{ext}"
+        );
+    }
+    for (name, ext, format) in [
+        (
+            "sops_yaml-clear-value-looks-encrypted.yaml",
+            "yaml",
+            Format::Yaml,
+        ),
+        (
+            "sops_dotenv-clear-value-looks-encrypted.env",
+            "env",
+            Format::Dotenv,
+        ),
+    ] {
+        let enc = encrypt_as(&fixture(name), format).unwrap();
+        OpenedFile::open(&enc, format, &ids(), false, StoreOptions::default())
+            .unwrap_or_else(|e| panic!("{ext}: {e}"));
+    }
+    // In a position the rules encrypt, a malformed value is still sops' error.
+    let enc = String::from_utf8(encrypt_as(b"secret: s\n", Format::Yaml).unwrap()).unwrap();
+    let start = enc.find("ENC[").unwrap();
+    let end = enc[start..].find('\n').unwrap() + start;
+    let tampered = format!("{}{malformed}{}", &enc[..start], &enc[end..]);
+    let err = OpenedFile::open(
+        tampered.as_bytes(),
+        Format::Yaml,
+        &ids(),
+        false,
+        StoreOptions::default(),
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("Input string does not match sops' data format"),
+        "{err}"
+    );
+    assert_eq!(err.sops_exit_code(), 25);
+}
+
+/// Fuzz finding (sops_ini): the INI writer escaped newlines in values as `\n` (the dotenv
+/// rule), so a multi-line clear value changed when sealbox encrypted it (and the file failed
+/// its MAC), and decrypting a sops INI file printed `a\nb` where sops prints `"""a⏎b"""`.
+/// Values now keep their newlines, in go-ini's triple quotes.
+#[test]
+fn ini_multiline_values_keep_their_newlines() {
+    let crash = fixture("sops_ini-multiline-clear-value.ini");
+    let enc = encrypt_as(&crash, Format::Ini).unwrap();
+    OpenedFile::open(&enc, Format::Ini, &ids(), false, StoreOptions::default()).unwrap();
+    let plain =
+        b"[s]\nk_unencrypted = \"\"\"line1\nline2\"\"\"\nsecret        = \"\"\"a\nb\"\"\"\n";
+    let enc = encrypt_as(plain, Format::Ini).unwrap();
+    let opened =
+        OpenedFile::open(&enc, Format::Ini, &ids(), false, StoreOptions::default()).unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(opened.plaintext()),
+        String::from_utf8_lossy(plain)
+    );
+    // A file sops encrypted decrypts to sops' own output, byte for byte.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("f.ini");
+    std::fs::write(&file, plain).unwrap();
+    let (code, sops_enc) = sops_cli(&["encrypt", "--age", ALICE], &file);
+    assert_eq!(code, 0);
+    std::fs::write(&file, &sops_enc).unwrap();
+    let (_, sops_plain) = sops_cli(&["decrypt"], &file);
+    let ours = OpenedFile::open(
+        &sops_enc,
+        Format::Ini,
+        &ids(),
+        false,
+        StoreOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(ours.plaintext()),
+        String::from_utf8_lossy(&sops_plain)
+    );
+}

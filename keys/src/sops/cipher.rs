@@ -238,6 +238,19 @@ impl EncryptedValue {
     pub fn type_tag(&self) -> &str {
         &self.type_tag
     }
+
+    /// Parse `s` only if it is exactly the text sops writes for a value (the same bytes come
+    /// back from `to_string`). Stores read leaves with this: anything else that merely
+    /// starts like one (a malformed `ENC[…`, text after the closing `]`) stays the clear
+    /// string it is, so a value the rules leave clear comes back byte for byte (sops keeps
+    /// such values verbatim), and one the rules say is encrypted fails with sops' "does not
+    /// match sops' data format" when the tree is opened.
+    pub fn parse_exact(s: &str) -> Option<EncryptedValue> {
+        if !Self::looks_encrypted(s) {
+            return None;
+        }
+        Self::parse(s).ok().filter(|e| e.to_string() == s)
+    }
 }
 
 impl fmt::Display for EncryptedValue {

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use base64::Engine;
 
 use super::cipher::{EncryptedValue, Plain, Scalar};
-use super::error::{Location, Result, SopsError};
+use super::error::{Result, SopsError};
 use super::gofmt;
 use super::metadata::{self, MetaValue};
 use super::tree::{MapItem, NO_SITE, Node, Sealed};
@@ -104,11 +104,7 @@ pub fn json_parse_plain(input: &[u8]) -> Result<Node<Plain>> {
 pub fn json_parse_encrypted(input: &[u8]) -> Result<(Node<Sealed>, MetaValue)> {
     let mut m = json_object(input, &Limits::SOPS_ENCRYPTED)?;
     let meta = m.shift_remove("sops").ok_or(SopsError::MetadataNotFound)?;
-    let enc = |s: &str| {
-        EncryptedValue::looks_encrypted(s)
-            .then(|| EncryptedValue::parse(s).ok().map(Sealed::Enc))
-            .flatten()
-    };
+    let enc = |s: &str| EncryptedValue::parse_exact(s).map(Sealed::Enc);
     let tree = json_to_node(
         &serde_json::Value::Object(m),
         &|s| Sealed::Clear(Plain::Value(s)),
@@ -404,6 +400,16 @@ fn dotenv_value(v: &Scalar) -> String {
     match v {
         Scalar::Str(s) => s.replace('\n', "\\n"),
         Scalar::BinStr(b) | Scalar::Bytes(b) => String::from_utf8_lossy(b).replace('\n', "\\n"),
+        other => ini_value(other),
+    }
+}
+
+/// A value as INI text: like dotenv but newlines stay newlines (the INI writer puts such a
+/// value in `"""…"""`, as go-ini does; escaping them as `\n` changed the value).
+fn ini_value(v: &Scalar) -> String {
+    match v {
+        Scalar::Str(s) => s.clone(),
+        Scalar::BinStr(b) | Scalar::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
         Scalar::Int(i) => i.to_string(),
         Scalar::Float(f) => {
             let g = gofmt::format_float_yaml(*f).to_uppercase();
@@ -435,12 +441,9 @@ pub fn dotenv_parse(input: &[u8], sealed: bool) -> Result<(Vec<MapItem<Sealed>>,
             continue;
         }
         if let Some(c) = line.strip_prefix('#') {
-            let v = if sealed && EncryptedValue::looks_encrypted(c) {
-                EncryptedValue::parse(c)
-                    .map(Sealed::Enc)
-                    .unwrap_or_else(|_| Sealed::Clear(Plain::Comment(c.into())))
-            } else {
-                Sealed::Clear(Plain::Comment(c.into()))
+            let v = match EncryptedValue::parse_exact(c).filter(|_| sealed) {
+                Some(e) => Sealed::Enc(e),
+                None => Sealed::Clear(Plain::Comment(c.into())),
             };
             items.push(MapItem::Comment(v, NO_SITE));
             continue;
@@ -456,15 +459,11 @@ pub fn dotenv_parse(input: &[u8], sealed: bool) -> Result<(Vec<MapItem<Sealed>>,
             continue;
         }
         let value = v.replace("\\n", "\n");
-        let leaf = if sealed && EncryptedValue::looks_encrypted(&value) {
-            EncryptedValue::parse(&value)
-                .map(Sealed::Enc)
-                .map_err(|reason| SopsError::DecryptValue {
-                    location: Location::new(0, &[k.to_string()]),
-                    reason,
-                })?
-        } else {
-            Sealed::Clear(Plain::Value(Scalar::Str(value)))
+        // Whether a value that looks encrypted must be is for the rules to say (a clear
+        // `KEY_unencrypted=ENC[…` is kept verbatim, as sops does).
+        let leaf = match EncryptedValue::parse_exact(&value).filter(|_| sealed) {
+            Some(e) => Sealed::Enc(e),
+            None => Sealed::Clear(Plain::Value(Scalar::Str(value))),
         };
         items.push(MapItem::Entry(k.to_string(), Node::Leaf(leaf, NO_SITE)));
     }
@@ -487,6 +486,8 @@ pub trait FlatLeaf {
     fn flat(&self) -> Option<String>;
     /// Comment text if this is a comment.
     fn comment(&self) -> Option<String>;
+    /// The value text for the INI store (`None` for comments).
+    fn ini(&self) -> Option<String>;
 }
 
 impl FlatLeaf for Plain {
@@ -502,6 +503,12 @@ impl FlatLeaf for Plain {
             Plain::Value(_) => None,
         }
     }
+    fn ini(&self) -> Option<String> {
+        match self {
+            Plain::Value(v) => Some(ini_value(v)),
+            Plain::Comment(_) => None,
+        }
+    }
 }
 
 impl FlatLeaf for Sealed {
@@ -515,6 +522,12 @@ impl FlatLeaf for Sealed {
         match self {
             Sealed::Enc(e) => Some(e.to_string()),
             Sealed::Clear(p) => p.comment(),
+        }
+    }
+    fn ini(&self) -> Option<String> {
+        match self {
+            Sealed::Enc(e) => Some(e.to_string()),
+            Sealed::Clear(p) => p.ini(),
         }
     }
 }
@@ -732,10 +745,7 @@ pub fn ini_parse(input: &[u8], sealed: bool) -> Result<(Node<Sealed>, Option<Fla
     let mut meta: Option<FlatMetadata> = None;
     let mut out = Vec::new();
     let leaf = |s: &str, comment: bool| -> Sealed {
-        if sealed
-            && EncryptedValue::looks_encrypted(s)
-            && let Ok(e) = EncryptedValue::parse(s)
-        {
+        if sealed && let Some(e) = EncryptedValue::parse_exact(s) {
             return Sealed::Enc(e);
         }
         if comment {
@@ -891,7 +901,7 @@ pub fn ini_emit<V: FlatLeaf>(n: &Node<V>, meta: Option<&MetaValue>) -> Result<St
                 }
                 MapItem::Entry(k, Node::Leaf(v, _)) => {
                     sec.keys
-                        .push((k.clone(), v.flat().unwrap_or_default(), String::new()))
+                        .push((k.clone(), v.ini().unwrap_or_default(), String::new()))
                 }
                 MapItem::Entry(k, Node::Null(_)) => {
                     sec.keys.push((k.clone(), "<nil>".into(), String::new()))

@@ -214,13 +214,9 @@ impl<'a> Builder<'a, '_> {
             range: (c.start + 1, c.end),
         });
         let leaf = if self.sealed {
-            if EncryptedValue::looks_encrypted(body) {
-                match EncryptedValue::parse(body) {
-                    Ok(e) => Leafy::Sealed(Sealed::Enc(e)),
-                    Err(_) => Leafy::Sealed(Sealed::Clear(Plain::Comment(body.to_string()))),
-                }
-            } else {
-                Leafy::Sealed(Sealed::Clear(Plain::Comment(body.to_string())))
+            match EncryptedValue::parse_exact(body) {
+                Some(e) => Leafy::Sealed(Sealed::Enc(e)),
+                None => Leafy::Sealed(Sealed::Clear(Plain::Comment(body.to_string()))),
             }
         } else {
             Leafy::Plain(Plain::Comment(body.to_string()))
@@ -268,14 +264,12 @@ impl<'a> Builder<'a, '_> {
             content_indent,
         });
         let _ = node;
+        // Whether a value that looks encrypted must be is for the rules to say when the tree is
+        // opened (a clear `x_unencrypted: ENC[…` is kept verbatim, as sops does).
         if self.sealed
             && s.tag.as_ref().is_none_or(|(core, t)| *core && t == "str")
-            && EncryptedValue::looks_encrypted(&s.value)
+            && let Some(e) = EncryptedValue::parse_exact(&s.value)
         {
-            let e = EncryptedValue::parse(&s.value).map_err(|reason| SopsError::DecryptValue {
-                location: Location::new(self.doc_index, path),
-                reason,
-            })?;
             return Ok(Node::Leaf(Leafy::Sealed(Sealed::Enc(e)), site));
         }
         match resolve(s) {
