@@ -99,7 +99,8 @@ pub fn crds_yaml() -> String {
 mod tests {
     use super::*;
 
-    /// `deploy/crds/external-secrets.io.yaml` must be what the types generate; regenerate
+    /// `deploy/crds/external-secrets.io.yaml` (and the Helm chart's copy) must be what the
+    /// types generate; regenerate
     /// with `SEALBOX_REGENERATE_CRDS=1 cargo test -p sealbox-controller --lib checked_in_eso_crds`.
     #[test]
     fn checked_in_eso_crds_are_current() {
@@ -111,11 +112,20 @@ mod tests {
         if std::env::var_os("SEALBOX_REGENERATE_CRDS").is_some() {
             std::fs::write(path, &generated).unwrap();
         }
-        let checked_in = std::fs::read_to_string(path).unwrap_or_default();
-        assert!(
-            checked_in == generated,
-            "{path} is stale: regenerate with SEALBOX_REGENERATE_CRDS=1 cargo test -p sealbox-controller --lib checked_in_eso_crds"
+        let helm = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../deploy/helm/sealbox/crds/external-secrets.io.yaml"
         );
+        if std::env::var_os("SEALBOX_REGENERATE_CRDS").is_some() {
+            std::fs::write(helm, &generated).unwrap();
+        }
+        for path in [path, helm] {
+            let checked_in = std::fs::read_to_string(path).unwrap_or_default();
+            assert!(
+                checked_in == generated,
+                "{path} is stale: regenerate with SEALBOX_REGENERATE_CRDS=1 cargo test -p sealbox-controller --lib checked_in_eso_crds"
+            );
+        }
     }
 
     fn contains_key(value: &Value, key: &str) -> bool {
