@@ -122,11 +122,17 @@ impl Applier {
         name: &str,
     ) -> Result<Option<Secret>, ApplyError> {
         let api: Api<Secret> = Api::namespaced(self.client.clone(), namespace);
-        api.get_opt(name).await.map_err(|source| ApplyError::Api {
-            verb: "get",
-            name: format!("{namespace}/{name}"),
-            source,
-        })
+        // Any 404 on an object GET means "no such Secret" (kube's `get_opt` only knows the
+        // reason `NotFound`; emulators such as kmock send other reasons).
+        match api.get(name).await {
+            Ok(secret) => Ok(Some(secret)),
+            Err(kube::Error::Api(s)) if s.code == 404 => Ok(None),
+            Err(source) => Err(ApplyError::Api {
+                verb: "get",
+                name: format!("{namespace}/{name}"),
+                source,
+            }),
+        }
     }
 
     /// Bring the target Secret to the desired state under the ownership policy.
