@@ -612,4 +612,91 @@ spec:
         );
         assert_eq!(exit_code_of(&run(&a).unwrap_err()), Code::WrongKind.as_u8());
     }
+
+    /// The shared moto server (scripts/test exports it; else started by the peer script).
+    fn moto_url() -> String {
+        if let Ok(url) = std::env::var("SEALBOX_TEST_MOTO_URL")
+            && !url.is_empty()
+        {
+            return url;
+        }
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/peers/moto.sh");
+        let out = std::process::Command::new("bash")
+            .args([script, "start"])
+            .output()
+            .expect("run scripts/peers/moto.sh (scripts/test installs the peers)");
+        assert!(
+            out.status.success(),
+            "moto could not be started: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
+    #[test]
+    fn renders_from_a_live_aws_store_with_credentials_from_a_resource_file() {
+        use sealbox_providers::aws::{AwsAuth, AwsConfig};
+        use sealbox_providers::{PushRef, SecretValue};
+        let url = moto_url();
+        let key = format!(
+            "cli-render/{}-{}",
+            std::process::id(),
+            rand::random::<u32>()
+        );
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let seeder = StoreClient::connect(
+                "seed",
+                StoreConfig::Aws(AwsConfig {
+                    region: "us-east-1".into(),
+                    auth: AwsAuth::Static {
+                        access_key_id: "test".into(),
+                        secret_access_key: "test".into(),
+                        session_token: None,
+                    },
+                    endpoint_url: Some(url.clone()),
+                    ..AwsConfig::default()
+                }),
+                RequestLayer::new(LayerConfig::default(), Metrics::default()),
+            )
+            .await
+            .unwrap();
+            let metadata = json!({"apiVersion": "kubernetes.external-secrets.io/v1alpha1", "kind": "PushSecretMetadata", "spec": {"secretPushFormat": "string"}});
+            seeder
+                .push(
+                    &PushRef::key(key.clone()),
+                    &SecretValue::from_text(r#"{"password":"live-pw"}"#.into()),
+                    Some(&metadata),
+                )
+                .await
+                .unwrap();
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let mut a = args(
+            &dir,
+            &format!(
+                "apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata: {{name: live}}\nspec:\n  secretStoreRef: {{name: aws}}\n  data:\n  - {{secretKey: pw, remoteRef: {{key: {key}, property: password}}}}\n"
+            ),
+        );
+        a.stores = vec![write(
+            &dir,
+            "aws.yaml",
+            "apiVersion: external-secrets.io/v1\nkind: SecretStore\nmetadata: {name: aws}\nspec:\n  provider:\n    aws:\n      service: SecretsManager\n      region: us-east-1\n      auth:\n        secretRef:\n          accessKeyIDSecretRef: {name: creds, key: id}\n          secretAccessKeySecretRef: {name: creds, key: secret}\n",
+        )];
+        a.aws_endpoint_url = Some(url);
+        // Without the credentials Secret: a clear error naming it.
+        let err = run(&a).unwrap_err();
+        assert_eq!(exit_code_of(&err), Code::InputUnreadable.as_u8());
+        assert!(format!("{err:#}").contains("Secret app/creds is not in any --resource file"));
+        a.resources = vec![write(
+            &dir,
+            "creds.yaml",
+            "apiVersion: v1\nkind: Secret\nmetadata: {name: creds}\nstringData: {id: test, secret: test}\n",
+        )];
+        let secret = run(&a).unwrap();
+        assert_eq!(secret["data"]["pw"], "bGl2ZS1wdw==");
+    }
 }

@@ -221,3 +221,44 @@ impl MetricsSink for EsoMetrics {
             .inc();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn esos_metric_names_are_exported() {
+        let m = crate::metrics::Metrics::new("test");
+        let e = &m.external;
+        e.sync_calls
+            .get_or_create(&ObjectLabels {
+                name: "db".into(),
+                namespace: "app".into(),
+            })
+            .inc();
+        e.sync_errors
+            .get_or_create(&ObjectLabels {
+                name: "db".into(),
+                namespace: "app".into(),
+            })
+            .inc();
+        set_condition(&e.es_condition, "db", "app", "Ready", "True");
+        e.api_call(ProviderKind::Aws, "BatchGetSecretValue", Outcome::Success);
+        e.api_call(ProviderKind::Vault, "Login", Outcome::Error);
+        e.cache_hit(ProviderKind::Aws);
+        let text = m.encode();
+        for needle in [
+            "externalsecret_sync_calls_total{name=\"db\",namespace=\"app\"} 1",
+            "externalsecret_sync_calls_error{name=\"db\",namespace=\"app\"} 1",
+            "externalsecret_status_condition{name=\"db\",namespace=\"app\",condition=\"Ready\",status=\"True\"} 1",
+            "externalsecret_status_condition{name=\"db\",namespace=\"app\",condition=\"Ready\",status=\"False\"} 0",
+            "externalsecret_provider_api_calls_count{provider=\"AWS/SecretsManager\",call=\"BatchGetSecretValue\",status=\"success\"} 1",
+            "externalsecret_provider_api_calls_count{provider=\"HashiCorp/Vault\",call=\"Login\",status=\"error\"} 1",
+            "sealbox_provider_cache_hits_total{provider=\"AWS/SecretsManager\"} 1",
+        ] {
+            assert!(text.contains(needle), "missing {needle} in\n{text}");
+        }
+        // The Bitnami series are still there.
+        assert!(text.contains("sealed_secrets_controller_build_info"));
+    }
+}

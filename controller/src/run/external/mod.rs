@@ -321,7 +321,9 @@ pub async fn run(
     // (Bounded: an ExternalSecret whose store is not cached yet is retried with backoff.)
     let ready = async {
         let _ = shared.secret_stores.wait_until_ready().await;
+        tracing::debug!("SecretStore cache ready");
         let _ = shared.cluster_stores.wait_until_ready().await;
+        tracing::debug!("ClusterSecretStore cache ready");
     };
     if tokio::time::timeout(Duration::from_secs(3), ready)
         .await
