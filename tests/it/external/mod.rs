@@ -8,6 +8,7 @@
 //! started fails the test loudly.
 
 mod aws;
+mod binary;
 mod fake;
 mod vault;
 
