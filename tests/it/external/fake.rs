@@ -118,7 +118,10 @@ async fn owner_policy_templates_status_events_and_drift_repair() {
         .collect();
     assert_eq!(created.len(), 1);
 
-    // A quiet period writes nothing (no status hot loop, no re-apply).
+    // A quiet period writes nothing (no status hot loop, no re-apply). Settle first: a
+    // reconcile that started from the cache before the first status write landed may
+    // write status once more.
+    tokio::time::sleep(Duration::from_millis(1000)).await;
     double.clear_requests();
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(

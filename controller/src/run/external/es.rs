@@ -7,7 +7,7 @@
 //! jittered, capped backoff; nothing is written to the Secret, so its last good value
 //! stays. The next successful read heals everything without a manual step.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -858,30 +858,3 @@ pub fn error_policy(es: Arc<ExternalSecret>, error: &EsError, shared: Arc<Shared
     );
     Action::requeue(delay)
 }
-
-/// Labels/annotations of an ExternalSecret for the predicate that ignores status-only
-/// updates (ESO's `shouldEnqueueExternalSecretUpdate`).
-pub fn change_key(es: &ExternalSecret) -> Option<u64> {
-    use std::hash::{Hash as _, Hasher as _};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    es.metadata.generation.hash(&mut h);
-    es.metadata.labels.hash(&mut h);
-    es.metadata.annotations.hash(&mut h);
-    es.metadata
-        .deletion_timestamp
-        .as_ref()
-        .map(|t| t.0.as_second())
-        .hash(&mut h);
-    es.metadata.finalizers.hash(&mut h);
-    Some(h.finish())
-}
-
-#[allow(dead_code)]
-fn _assert_send(es: Arc<ExternalSecret>, shared: Arc<Shared>) {
-    fn is_send<T: Send>(_: T) {}
-    is_send(reconcile(es, shared));
-}
-
-/// Keep `BTreeMap` import used in doc builds.
-#[allow(dead_code)]
-type Unused = BTreeMap<(), ()>;

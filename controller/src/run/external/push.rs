@@ -18,9 +18,7 @@ use super::Shared;
 use super::metrics::set_condition;
 use super::stores;
 use crate::api::external::duration;
-use crate::api::external::push::{
-    PushSecret, PushSecretCondition, PushSecretData, PushSecretStatus,
-};
+use crate::api::external::push::{PushSecret, PushSecretCondition, PushSecretData};
 use crate::api::external::{CLUSTER_SECRET_STORE_KIND, SECRET_STORE_KIND, SecretStoreRef};
 use crate::apply::PlannedEvent;
 use crate::reconcile::external::keys::DataMap;
@@ -390,6 +388,3 @@ pub fn error_policy(ps: Arc<PushSecret>, error: &kube::Error, shared: Arc<Shared
     tracing::warn!(%error, retry_in_ms = delay.as_millis() as u64, "PushSecret reconcile failed; retrying");
     Action::requeue(delay)
 }
-
-/// PushSecret status type re-exported for tests.
-pub type Status = PushSecretStatus;

@@ -17,7 +17,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::Api;
 use kube::runtime::controller::Action;
 use kube::runtime::reflector::{ObjectRef, Store};
-use sealbox_providers::{ProviderError, StoreClient, StorePool};
+use sealbox_providers::{ProviderError, StoreClient};
 use secrecy::SecretString;
 
 use super::Shared;
@@ -495,9 +495,4 @@ pub async fn reconcile_cluster_store(
         ready,
         &shared,
     ))
-}
-
-/// Whether the pool still holds a client for a store (diagnostics).
-pub async fn pooled(pool: &StorePool) -> usize {
-    pool.len().await
 }
