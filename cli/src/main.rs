@@ -57,6 +57,9 @@ enum Command {
     Crds(commands::crds::Args),
     /// External Secrets: render the Secret an ExternalSecret would produce.
     External(commands::external::Args),
+    // GitOps hooks: Argo CD plugin / Helm post-renderer, and the kustomize generator.
+    Render(commands::render::Args),
+    Krm(commands::render::krm::Args),
 }
 
 fn exit_code_help() -> String {
@@ -73,6 +76,10 @@ fn exit_code_help() -> String {
 fn main() -> ExitCode {
     // Started as `sops` (a symlink or copy): sops' own command line.
     if let Some(code) = commands::sops::compat::main_if_invoked_as_sops() {
+        return code;
+    }
+    // Started as `ksops` / `sealbox-krm`: kustomize generator mode (KRM function or plugin).
+    if let Some(code) = commands::render::krm::main_if_invoked_as_generator() {
         return code;
     }
     let cli = Cli::parse();
@@ -96,5 +103,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Controller(args) => commands::controller::run(&global, args),
         Command::Crds(args) => commands::crds::run(args),
         Command::External(args) => commands::external::run(args),
+        Command::Render(args) => commands::render::run(&global, args),
+        Command::Krm(args) => commands::render::krm::run(&global, args),
     }
 }

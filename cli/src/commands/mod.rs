@@ -6,6 +6,7 @@ pub mod crds;
 pub mod external;
 pub mod keys;
 pub mod quickstart;
+pub mod render;
 pub mod seal;
 pub mod sops;
 pub mod unseal;
