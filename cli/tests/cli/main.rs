@@ -10,9 +10,12 @@
 //! * `sops_fixtures` — every SOPS fixture (made by real sops 3.11) through sealbox started as
 //!   `sops`, with sops' exit codes; `sops_cli` — the SOPS commands, identity and
 //!   `.sops.yaml` discovery, edit/exec safety, bad input, interop with the real sops;
-//!   `sops_compat` — sops' command line (legacy flags, helm-secrets' calls).
+//!   `sops_compat` — sops' command line (legacy flags, helm-secrets' calls);
+//! * `render` — the GitOps hooks (`render`, `krm`/`ksops`) against real sops, kubectl
+//!   kustomize and kpt.
 
 mod keys;
+mod render;
 mod seal_behaviour;
 mod seal_interop;
 mod sops_cli;

@@ -203,6 +203,11 @@ fn render_directory(
     let results = parallel_map(&files, |file| -> anyhow::Result<(String, bool)> {
         let bytes = std::fs::read(&file.path)
             .map_err(|e| fail(Code::InputUnreadable, format!("cannot read: {e}")))?;
+        // Checked before decrypting, so a file that is not YAML/JSON is reported as such
+        // (and the parse error positions refer to the file as it is in Git).
+        let raw = std::str::from_utf8(&bytes)
+            .map_err(|_| fail(Code::MalformedInput, "not UTF-8 text"))?;
+        check_objects(raw, file.format)?;
         let (text, decrypted) = match decryptor.open(&bytes, file.format)? {
             Some(opened) => (
                 String::from_utf8(opened.plaintext().to_vec())
