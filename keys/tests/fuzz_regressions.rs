@@ -492,3 +492,35 @@ fn ini_multiline_values_keep_their_newlines() {
         String::from_utf8_lossy(&sops_plain)
     );
 }
+
+/// Fuzz finding (sops_yaml): the text range of a block scalar (`|`, `>`) stopped at the last
+/// visible character, so trailing spaces on its last line — content, in YAML — were left
+/// behind the encrypted value (`ENC[…] `), which no longer read back as encrypted. The range
+/// now covers the whole last line; sealbox and the real sops decrypt the result.
+#[test]
+fn block_scalars_with_trailing_spaces_encrypt_and_decrypt() {
+    let crash = fixture("sops_yaml-block-scalar-trailing-space.yaml");
+    let inputs: [&[u8]; 4] = [
+        crash.as_slice(),
+        b"folded: |\n    folded \n",
+        b"a: |\n  x \n  y  \n",
+        b"a: >\n  x \n  y\t\n\nb: 1\n",
+    ];
+    for input in inputs {
+        let enc = encrypt_yaml(input).unwrap();
+        let opened = OpenedFile::open(&enc, Format::Yaml, &ids(), false, StoreOptions::default())
+            .unwrap_or_else(|e| panic!("{e}\n{}", String::from_utf8_lossy(&enc)));
+        // Both tools read the same values (their layouts may differ: a value with trailing
+        // blanks is not printed as a block by sealbox).
+        let (code, sops_plain) = sops_decrypt_yaml(&enc);
+        assert_eq!(code, 0, "{}", String::from_utf8_lossy(&enc));
+        let values = |b: &[u8]| -> serde_json::Value {
+            serde_saphyr::from_str(std::str::from_utf8(b).unwrap()).unwrap()
+        };
+        if input != crash.as_slice() {
+            // (the crash input holds `.inf`, which JSON values cannot)
+            assert_eq!(values(opened.plaintext()), values(&sops_plain));
+            assert_eq!(values(opened.plaintext()), values(input));
+        }
+    }
+}

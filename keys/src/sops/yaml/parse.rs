@@ -158,10 +158,13 @@ fn block_header(text: &str, content_start: usize, indicator: u8) -> Option<usize
 }
 
 fn trim_block_end(text: &str, start: usize, end: usize) -> usize {
-    // End of the last line that has non-whitespace content.
+    // End of the last line that has non-whitespace content. Spaces after its last visible
+    // character are content too (a block scalar keeps them): the range must cover them, or
+    // a value spliced over the range leaves them behind (`ENC[…] ` no longer reads back).
     let slice = &text[start..end];
-    let trimmed = slice.trim_end_matches([' ', '\t', '\n', '\r']);
-    start + trimmed.len()
+    let last_visible = slice.trim_end_matches([' ', '\t', '\n', '\r']).len();
+    let rest = &slice[last_visible..];
+    start + last_visible + rest.find(['\n', '\r']).unwrap_or(rest.len())
 }
 
 fn parse_err(reason: String) -> SopsError {
