@@ -158,13 +158,30 @@ fn block_header(text: &str, content_start: usize, indicator: u8) -> Option<usize
 }
 
 fn trim_block_end(text: &str, start: usize, end: usize) -> usize {
-    // End of the last line that has non-whitespace content. Spaces after its last visible
-    // character are content too (a block scalar keeps them): the range must cover them, or
-    // a value spliced over the range leaves them behind (`ENC[…] ` no longer reads back).
+    // End of the last content line of a block scalar whose header starts at `start`. Spaces
+    // after the last visible character are content (a block scalar keeps them), and so is a
+    // line of only spaces when it is indented deeper than the block: the range must cover
+    // them, or a value spliced over the range leaves them behind (`ENC[…] ` no longer reads
+    // back). Lines of at most the block's indentation are blank lines, not content.
     let slice = &text[start..end];
-    let last_visible = slice.trim_end_matches([' ', '\t', '\n', '\r']).len();
-    let rest = &slice[last_visible..];
-    start + last_visible + rest.find(['\n', '\r']).unwrap_or(rest.len())
+    let body = slice.find('\n').map_or(slice.len(), |i| i + 1);
+    let indent_of = |l: &str| l.len() - l.trim_start_matches(' ').len();
+    let block_indent = slice[body..]
+        .split('\n')
+        .find(|l| !l.trim().is_empty())
+        .map(indent_of);
+    let mut last_end = slice.trim_end_matches([' ', '\t', '\n', '\r']).len();
+    let mut at = body;
+    for line in slice[body..].split_inclusive('\n') {
+        let content = line.trim_end_matches(['\n', '\r']);
+        let is_content = !content.trim().is_empty()
+            || block_indent.is_some_and(|n| indent_of(content) > n && at + content.len() > last_end);
+        if is_content {
+            last_end = last_end.max(at + content.len());
+        }
+        at += line.len();
+    }
+    start + last_end
 }
 
 fn parse_err(reason: String) -> SopsError {
