@@ -22,16 +22,39 @@ pub struct Args {
     /// Output format.
     #[arg(short = 'o', long, value_enum, default_value = "yaml")]
     pub format: Format,
+    /// Which API group: bitnami.com (SealedSecret, kubeseal-compatible) or sealbox.dev
+    /// (SopsSecret). The external-secrets.io CRDs are in deploy/crds/.
+    #[arg(long, value_enum, default_value = "bitnami.com")]
+    pub group: Group,
 }
 
-/// Every CRD, in a fixed order.
+/// The API groups `sealbox crds` prints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Group {
+    /// SealedSecret.
+    #[value(name = "bitnami.com")]
+    Bitnami,
+    /// SopsSecret.
+    #[value(name = "sealbox.dev")]
+    Sealbox,
+}
+
+/// Every CRD of the bitnami.com group, in a fixed order.
 pub fn crds() -> Vec<serde_json::Value> {
     vec![serde_json::to_value(SealedSecret::crd()).expect("CRDs serialize")]
 }
 
-/// The CRDs rendered in `format`.
-pub fn render(format: Format) -> anyhow::Result<String> {
-    let crds = crds();
+/// The CRDs of `group`.
+pub fn crds_of(group: Group) -> Vec<serde_json::Value> {
+    match group {
+        Group::Bitnami => crds(),
+        Group::Sealbox => vec![sealbox_controller::api::sops_secret::crd()],
+    }
+}
+
+/// The CRDs of `group` rendered in `format`.
+pub fn render_group(format: Format, group: Group) -> anyhow::Result<String> {
+    let crds = crds_of(group);
     Ok(match format {
         Format::Yaml => {
             let mut out = String::new();
@@ -52,7 +75,7 @@ pub fn render(format: Format) -> anyhow::Result<String> {
 
 /// Run `sealbox crds`.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let text = render(args.format)?;
+    let text = render_group(args.format, args.group)?;
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())
         .and_then(|()| out.flush())
@@ -73,8 +96,17 @@ mod tests {
         );
         let checked_in = std::fs::read_to_string(path).expect("deploy/crds file exists");
         assert!(
-            checked_in == render(Format::Yaml).unwrap(),
+            checked_in == render_group(Format::Yaml, Group::Bitnami).unwrap(),
             "{path} is stale: regenerate it with `cargo run -q -- crds > deploy/crds/sealedsecrets.bitnami.com.yaml`"
+        );
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../deploy/crds/sealbox.dev.yaml"
+        );
+        let checked_in = std::fs::read_to_string(path).expect("deploy/crds file exists");
+        assert!(
+            checked_in == render_group(Format::Yaml, Group::Sealbox).unwrap(),
+            "{path} is stale: regenerate it with `cargo run -q -- crds --group sealbox.dev > deploy/crds/sealbox.dev.yaml`"
         );
     }
 }

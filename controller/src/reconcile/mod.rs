@@ -6,3 +6,4 @@ pub mod bookkeeping;
 pub mod external;
 pub mod reencrypt;
 pub mod sealed;
+pub mod sops;

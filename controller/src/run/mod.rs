@@ -4,6 +4,7 @@
 pub mod config;
 pub mod external;
 pub mod sealed;
+pub mod sops;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -209,6 +210,20 @@ pub async fn run(
         shutdown.clone(),
     ));
 
+    // SopsSecrets (sealbox.dev): their own controller, started once the CRD is served.
+    let sops_secrets = tokio::spawn(sops::run(
+        client.clone(),
+        sops::SopsOptions {
+            namespace: config
+                .watched_namespaces()
+                .and_then(|n| (n.len() == 1).then(|| n[0].clone())),
+            reporter: CONTROLLER_NAME.to_owned(),
+            instance: config.identity.clone(),
+            concurrency: config.workers,
+        },
+        shutdown.clone(),
+    ));
+
     let reporter = Reporter {
         controller: CONTROLLER_NAME.to_owned(),
         instance: Some(config.identity.clone()),
@@ -304,8 +319,10 @@ pub async fn run(
     }
     if lost_lease {
         external_secrets.abort();
+        sops_secrets.abort();
     }
     let _ = tokio::time::timeout(Duration::from_secs(20), external_secrets).await;
+    let _ = tokio::time::timeout(Duration::from_secs(20), sops_secrets).await;
     rotation.abort();
     key_watch.abort();
     if let Some((rx, task)) = lease_state {
