@@ -53,20 +53,41 @@ impl Code {
 
     /// One line per code, for `sealbox help` (kept next to the enum so it cannot drift).
     pub const TABLE: &'static [(Code, &'static str)] = &[
-        (Code::Generic, "generic error; for SOPS commands also \"file is not encrypted\""),
+        (
+            Code::Generic,
+            "generic error; for SOPS commands also \"file is not encrypted\"",
+        ),
         (Code::Usage, "command-line usage error"),
         (Code::CouldNotWriteOutput, "could not write the output file"),
         (Code::MalformedInput, "input is not valid YAML/JSON"),
         (Code::WrongKind, "document is not of the expected kind"),
-        (Code::Scope, "scope error: missing namespace/name, namespace mismatch"),
-        (Code::BadCertificate, "unusable certificate: not RSA, < 2048 bits, expired"),
-        (Code::EmptyData, "Secret has no data (use --allow-empty-data)"),
+        (
+            Code::Scope,
+            "scope error: missing namespace/name, namespace mismatch",
+        ),
+        (
+            Code::BadCertificate,
+            "unusable certificate: not RSA, < 2048 bits, expired",
+        ),
+        (
+            Code::EmptyData,
+            "Secret has no data (use --allow-empty-data)",
+        ),
         (Code::CannotUnseal, "no key could decrypt a sealed value"),
         (Code::Keyring, "local keyring missing, unreadable or empty"),
-        (Code::Template, "SealedSecret template could not be rendered"),
+        (
+            Code::Template,
+            "SealedSecret template could not be rendered",
+        ),
         (Code::InputUnreadable, "an input file could not be read"),
-        (Code::Cluster, "cluster or controller unreachable or refused"),
-        (Code::Store, "external secret store failed, refused or returned no data"),
+        (
+            Code::Cluster,
+            "cluster or controller unreachable or refused",
+        ),
+        (
+            Code::Store,
+            "external secret store failed, refused or returned no data",
+        ),
     ];
 }
 

@@ -773,7 +773,11 @@ fn unquote_char(s: &str, quote: u8) -> Option<(Vec<u8>, &str)> {
             Some((ch.encode_utf8(&mut buf).as_bytes().to_vec(), &tail[n..]))
         }
         '0'..='7' => {
-            if rest.len() < 3 || !rest.as_bytes()[..3].iter().all(|b| (b'0'..=b'7').contains(b)) {
+            if rest.len() < 3
+                || !rest.as_bytes()[..3]
+                    .iter()
+                    .all(|b| (b'0'..=b'7').contains(b))
+            {
                 return None;
             }
             let digits = &rest[..3];

@@ -175,7 +175,8 @@ fn trim_block_end(text: &str, start: usize, end: usize) -> usize {
     for line in slice[body..].split_inclusive('\n') {
         let content = line.trim_end_matches(['\n', '\r']);
         let is_content = !content.trim().is_empty()
-            || block_indent.is_some_and(|n| indent_of(content) > n && at + content.len() > last_end);
+            || block_indent
+                .is_some_and(|n| indent_of(content) > n && at + content.len() > last_end);
         if is_content {
             last_end = last_end.max(at + content.len());
         }
