@@ -276,7 +276,8 @@ fn step_next(cx: &mut Context) -> anyhow::Result<()> {
   sealbox keys{keyring} list                                       # keys, newest seals
   sealbox keys{keyring} export-cert > cert.pem                     # share with people who seal
   sealbox keys{keyring} backup -w keys-backup.yaml                 # keep it somewhere safe!
-  kubectl apply -f keys-backup.yaml                   # lets a Bitnami controller open them too"
+  kubectl apply -f keys-backup.yaml{pad}# lets a Bitnami controller open them too",
+        pad = " ".repeat(23 + keyring.len())
     );
     println!(
         "  sealbox{keyring} encrypt -i secret.yaml              # like sops encrypt -i (sops -e -i)
