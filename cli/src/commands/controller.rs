@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use jiff::{SignedDuration, Timestamp};
+use sealbox_controller::keystore::KeyOrder;
 use sealbox_controller::keystore::rotation::RotationConfig;
 use sealbox_controller::run::{self, Config};
 use sealbox_keys::sealing::{DEFAULT_KEY_PREFIX, KeySize, RotationPolicy};
@@ -57,8 +58,9 @@ pub struct Args {
     /// zone, e.g. "Mon, 02 Jan 2006 15:04:05 -0700").
     #[arg(long, env = "SEALED_SECRETS_KEY_CUTOFF_TIME", value_parser = parse_rfc1123z)]
     pub key_cutoff_time: Option<Timestamp>,
-    /// Key order: only CertNotBefore (the certificate's NotBefore) is supported.
-    #[arg(long, env = "SEALED_SECRETS_KEY_ORDER_PRIORITY", default_value = "CertNotBefore", value_parser = ["CertNotBefore"])]
+    /// Which time makes a key the newest: CertNotBefore (the certificate's NotBefore) or
+    /// SecretCreationTimestamp (the key Secret's creation time).
+    #[arg(long, env = "SEALED_SECRETS_KEY_ORDER_PRIORITY", default_value = "CertNotBefore", value_parser = ["CertNotBefore", "SecretCreationTimestamp"])]
     pub key_order_priority: String,
     /// Accept the deprecated `spec.data` format.
     #[arg(long, env = "SEALED_SECRETS_ACCEPT_DEPRECATED_V1_DATA", default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
@@ -333,6 +335,10 @@ pub fn run(_global: &Global, args: Args) -> anyhow::Result<()> {
             common_name: Some(args.my_cn.clone()).filter(|s| !s.is_empty()),
             labels: parse_pairs("privatekey-labels", &args.privatekey_labels)?,
             annotations: parse_pairs("privatekey-annotations", &args.privatekey_annotations)?,
+        },
+        key_order: match args.key_order_priority.as_str() {
+            "SecretCreationTimestamp" => KeyOrder::SecretCreationTimestamp,
+            _ => KeyOrder::CertNotBefore,
         },
         rate_limit: args.rate_limit,
         rate_limit_burst: args.rate_limit_burst,

@@ -20,7 +20,7 @@ use kube::runtime::{WatchStreamExt as _, watcher};
 use sealbox_keys::sealing::backup::{KEY_LABEL, KEY_LABEL_ACTIVE};
 use tokio::sync::watch;
 
-pub use snapshot::{KeySnapshot, key_from_secret};
+pub use snapshot::{KeyOrder, KeySnapshot, key_from_secret};
 
 /// The label selector of active key Secrets.
 pub fn active_key_selector() -> String {
@@ -84,10 +84,10 @@ impl KeyStore {
     }
 }
 
-fn rebuild(keystore: &KeyStore, active: &Store<Secret>, legacy: &Store<Secret>) {
+fn rebuild(keystore: &KeyStore, active: &Store<Secret>, legacy: &Store<Secret>, order: KeyOrder) {
     let mut secrets: Vec<Arc<Secret>> = active.state();
     secrets.extend(legacy.state());
-    let snapshot = KeySnapshot::from_secrets(secrets.iter().map(|s| s.as_ref()));
+    let snapshot = KeySnapshot::from_secrets(secrets.iter().map(|s| s.as_ref()), order);
     for (name, reason) in snapshot.rejected() {
         tracing::error!(secret = %name, %reason, "ignoring unreadable key Secret");
     }
@@ -100,11 +100,13 @@ fn rebuild(keystore: &KeyStore, active: &Store<Secret>, legacy: &Store<Secret>) 
     keystore.replace(snapshot);
 }
 
-/// Watch the key Secrets in `namespace` forever, keeping `keystore` current.
+/// Watch the key Secrets in `namespace` forever, keeping `keystore` current, with the keys
+/// ordered by `order`.
 pub async fn watch_keys(
     client: kube::Client,
     namespace: String,
     key_prefix: String,
+    order: KeyOrder,
     keystore: Arc<KeyStore>,
 ) {
     let api: Api<Secret> = Api::namespaced(client, &namespace);
@@ -147,7 +149,7 @@ pub async fn watch_keys(
                         continue;
                     }
                 }
-                rebuild(&keystore, &active_reader, &legacy_reader);
+                rebuild(&keystore, &active_reader, &legacy_reader, order);
             }
             Ok(false) => {}
             Err(e) => tracing::warn!(error = %e, "watching key Secrets failed; retrying"),

@@ -12,6 +12,19 @@ use zeroize::Zeroizing;
 
 use crate::reconcile::bookkeeping::MacKey;
 
+/// Which time orders the sealing keys (`--key-order-priority`): the newest key seals,
+/// serves `/v1/cert` and times the next renewal.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum KeyOrder {
+    /// The certificate's NotBefore (Bitnami's default, `CertNotBefore`).
+    #[default]
+    CertNotBefore,
+    /// The key Secret's `metadata.creationTimestamp` (`SecretCreationTimestamp`): for
+    /// certificates re-issued or imported with NotBefore dates that do not say which key is
+    /// the newest. A Secret without one (only possible outside an API server) keeps NotBefore.
+    SecretCreationTimestamp,
+}
+
 /// The keys in use.
 #[derive(Default)]
 pub struct KeySnapshot {
@@ -45,15 +58,23 @@ impl KeySnapshot {
         }
     }
 
-    /// Read every key Secret; unreadable ones are skipped and listed in
+    /// Read every key Secret, ordered by `order`; unreadable ones are skipped and listed in
     /// [`KeySnapshot::rejected`] (one bad Secret must not take the other keys down).
-    pub fn from_secrets<'a>(secrets: impl IntoIterator<Item = &'a Secret>) -> KeySnapshot {
+    pub fn from_secrets<'a>(
+        secrets: impl IntoIterator<Item = &'a Secret>,
+        order: KeyOrder,
+    ) -> KeySnapshot {
         let mut keys = Vec::new();
         let mut rejected = Vec::new();
         for secret in secrets {
             let name = secret.metadata.name.clone().unwrap_or_default();
             match key_from_secret(secret) {
-                Ok(key) => keys.push(key),
+                Ok(key) => keys.push(match (order, &secret.metadata.creation_timestamp) {
+                    (KeyOrder::SecretCreationTimestamp, Some(created)) => {
+                        key.with_ordering_time(created.0)
+                    }
+                    _ => key,
+                }),
                 Err(reason) => rejected.push((name, reason)),
             }
         }
@@ -148,7 +169,7 @@ mod tests {
             key_secret("sealed-secrets-keyccccc", KEY1, None),
             key_secret("sealed-secrets-keyddddd", "not pem", Some(CERT1)),
         ];
-        let snap = KeySnapshot::from_secrets(&secrets);
+        let snap = KeySnapshot::from_secrets(&secrets, KeyOrder::CertNotBefore);
         assert_eq!(snap.keyring().len(), 2);
         let newest = snap.keyring().newest().unwrap();
         assert_eq!(
@@ -169,5 +190,44 @@ mod tests {
                 "reason leaks key material: {reason}"
             );
         }
+    }
+
+    #[test]
+    fn secret_creation_timestamp_order_picks_the_most_recently_created_secret() {
+        use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+        let created = |mut secret: Secret, second: i64| {
+            secret.metadata.creation_timestamp =
+                Some(Time(jiff::Timestamp::from_second(second).unwrap()));
+            secret
+        };
+        let by_cert = KeySnapshot::from_secrets(
+            &[
+                key_secret("sealed-secrets-keyaaaaa", KEY0, Some(CERT0)),
+                key_secret("sealed-secrets-keybbbbb", KEY1, Some(CERT1)),
+            ],
+            KeyOrder::CertNotBefore,
+        );
+        let newest_cert = by_cert.keyring().newest().unwrap().name().to_owned();
+        let oldest_cert = by_cert.keyring().iter().last().unwrap().name().to_owned();
+        assert_ne!(newest_cert, oldest_cert);
+        // The Secret holding the older certificate was created last.
+        let secrets: Vec<Secret> = [
+            ("sealed-secrets-keyaaaaa", KEY0, CERT0),
+            ("sealed-secrets-keybbbbb", KEY1, CERT1),
+        ]
+        .into_iter()
+        .map(|(name, key, cert)| {
+            let when = if name == oldest_cert {
+                2_000_000_000
+            } else {
+                1_900_000_000
+            };
+            created(key_secret(name, key, Some(cert)), when)
+        })
+        .collect();
+        let by_creation = KeySnapshot::from_secrets(&secrets, KeyOrder::SecretCreationTimestamp);
+        assert_eq!(by_creation.keyring().newest().unwrap().name(), oldest_cert);
+        let same = KeySnapshot::from_secrets(&secrets, KeyOrder::CertNotBefore);
+        assert_eq!(same.keyring().newest().unwrap().name(), newest_cert);
     }
 }

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use crate::keystore::KeyOrder;
 use crate::keystore::rotation::RotationConfig;
 
 /// Everything [`run`](super::run) needs to know.
@@ -29,6 +30,8 @@ pub struct Config {
     pub skip_recreate: bool,
     /// Key renewal and the shape of new keys.
     pub rotation: RotationConfig,
+    /// Which time orders the sealing keys (`--key-order-priority`).
+    pub key_order: KeyOrder,
     /// `/v1/verify` requests per second (`--rate-limit`).
     pub rate_limit: u32,
     /// `/v1/verify` burst (`--rate-limit-burst`).

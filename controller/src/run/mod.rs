@@ -146,6 +146,7 @@ pub async fn run(
         client.clone(),
         config.namespace.clone(),
         config.rotation.policy.name_prefix.clone(),
+        config.key_order,
         keystore.clone(),
     ));
 

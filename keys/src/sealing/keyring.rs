@@ -94,6 +94,9 @@ pub struct SealingKey {
     name: String,
     private: PrivateKey,
     certificate: Certificate,
+    /// Replaces the certificate NotBefore as the key's place in the order (the Bitnami
+    /// controller's `--key-order-priority SecretCreationTimestamp`).
+    ordering_time: Option<Timestamp>,
 }
 
 impl SealingKey {
@@ -113,6 +116,7 @@ impl SealingKey {
             name: name.into(),
             private,
             certificate,
+            ordering_time: None,
         })
     }
 
@@ -158,9 +162,25 @@ impl SealingKey {
         &self.certificate
     }
 
-    /// Certificate NotBefore, the key's place in the rotation order.
+    /// Certificate NotBefore.
     pub fn not_before(&self) -> Timestamp {
         self.certificate.not_before()
+    }
+
+    /// Order this key by `time` instead of its certificate NotBefore. Bitnami's
+    /// `--key-order-priority SecretCreationTimestamp` uses the key Secret's creation time, for
+    /// keys whose certificates were re-issued or imported with NotBefore dates that do not say
+    /// which key is the newest.
+    pub fn with_ordering_time(mut self, time: Timestamp) -> SealingKey {
+        self.ordering_time = Some(time);
+        self
+    }
+
+    /// The key's place in the order: the newest key seals, serves the certificate and times
+    /// the next renewal. The certificate NotBefore unless [`SealingKey::with_ordering_time`]
+    /// set another time.
+    pub fn ordering_time(&self) -> Timestamp {
+        self.ordering_time.unwrap_or_else(|| self.not_before())
     }
 }
 
@@ -205,21 +225,22 @@ impl Default for RotationPolicy {
 
 impl RotationPolicy {
     /// When the next key is due: now if the keyring is empty or the newest key predates the
-    /// cutoff, else newest NotBefore + renew period; `None` if renewal is off and a key exists.
+    /// cutoff, else the newest key's ordering time (certificate NotBefore by default) + renew
+    /// period; `None` if renewal is off and a key exists.
     pub fn next_due(&self, keyring: &Keyring) -> Option<Timestamp> {
         let Some(newest) = keyring.newest() else {
             return Some(Timestamp::UNIX_EPOCH);
         };
         if self
             .cutoff
-            .is_some_and(|cutoff| newest.not_before() < cutoff)
+            .is_some_and(|cutoff| newest.ordering_time() < cutoff)
         {
-            return Some(newest.not_before());
+            return Some(newest.ordering_time());
         }
         let period = self.renew_period.filter(|p| p.is_positive())?;
         Some(
             newest
-                .not_before()
+                .ordering_time()
                 .checked_add(period)
                 .unwrap_or(Timestamp::MAX),
         )
@@ -281,8 +302,8 @@ impl Keyring {
         }
         self.keys.push(key);
         self.keys.sort_by(|a, b| {
-            b.not_before()
-                .cmp(&a.not_before())
+            b.ordering_time()
+                .cmp(&a.ordering_time())
                 .then_with(|| a.key_id().cmp(b.key_id()))
         });
         self.index = self
@@ -304,7 +325,7 @@ impl Keyring {
         self.keys.is_empty()
     }
 
-    /// The sealing key: the one with the newest certificate NotBefore.
+    /// The sealing key: the one with the latest [`SealingKey::ordering_time`].
     pub fn newest(&self) -> Option<&SealingKey> {
         self.keys.first()
     }

@@ -180,3 +180,47 @@ fn sealing_key_refuses_a_certificate_of_another_key() {
         Certificate::self_signed(&b, &CertificateOptions::starting_at(Timestamp::now())).unwrap();
     assert!(SealingKey::new("x", a, cert_b).is_err());
 }
+
+/// `--key-order-priority SecretCreationTimestamp`: an ordering time replaces the certificate
+/// NotBefore for which key seals and when the next key is due.
+#[test]
+fn an_ordering_time_overrides_not_before_for_sealing_and_renewal() {
+    let by_not_before = controller_keyring();
+    assert!(by_not_before.len() >= 2, "fixture has several keys");
+    let oldest_by_cert = by_not_before.iter().last().unwrap().key_id().clone();
+    let t0 = Timestamp::from_second(1_800_000_000).unwrap();
+    // Give the oldest certificate the latest ordering time, the others earlier ones.
+    let ids = controller_key_ids();
+    let keys = ids.iter().map(|id| {
+        let key = sealing_key(id);
+        let when = if *key.key_id() == oldest_by_cert {
+            t0
+        } else {
+            t0 - SignedDuration::from_hours(1)
+        };
+        key.with_ordering_time(when)
+    });
+    let ring = Keyring::from_keys(keys);
+    let newest = ring.newest().unwrap();
+    assert_eq!(
+        newest.key_id(),
+        &oldest_by_cert,
+        "the ordering time decides"
+    );
+    assert_eq!(newest.ordering_time(), t0);
+    assert!(newest.not_before() < t0, "NotBefore itself is unchanged");
+    assert_eq!(
+        fast_policy().next_due(&ring),
+        Some(t0 + SignedDuration::from_hours(720)),
+        "renewal counts from the ordering time"
+    );
+    let cutoff = RotationPolicy {
+        cutoff: Some(t0 + SignedDuration::from_secs(1)),
+        ..fast_policy()
+    };
+    assert_eq!(
+        cutoff.next_due(&ring),
+        Some(t0),
+        "cutoff compares the ordering time"
+    );
+}

@@ -14,6 +14,7 @@ use std::time::Duration;
 use jiff::SignedDuration;
 use kube::CustomResourceExt as _;
 use sealbox_controller::api::{SealedSecret, parse_documents};
+use sealbox_controller::keystore::KeyOrder;
 use sealbox_controller::keystore::rotation::RotationConfig;
 use sealbox_controller::run::{self, Config, Handles};
 use sealbox_keys::sealing::{KeySize, RotationPolicy};
@@ -168,6 +169,7 @@ pub fn test_config() -> Config {
             labels: BTreeMap::new(),
             annotations: BTreeMap::new(),
         },
+        key_order: KeyOrder::CertNotBefore,
         rate_limit: 100,
         rate_limit_burst: 100,
         workers: 8,
