@@ -3,3 +3,4 @@
 mod api_double;
 mod controller;
 mod external;
+mod sops_secret;

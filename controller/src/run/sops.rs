@@ -234,8 +234,16 @@ pub async fn reconcile(s: Arc<SopsSecret>, ctx: Arc<Context>) -> Result<Action, 
             Action::await_change()
         });
     };
-    if planned.path == Path::Verified {
-        tracing::debug!(namespace = %namespace, name = %name, "live Secret verified; nothing decrypted");
+    // Which path the planner took, so that an operator (and the e2e test) can see that an
+    // unchanged resync decrypts nothing.
+    match planned.path {
+        Path::Verified => {
+            tracing::debug!(namespace = %namespace, name = %name, "live Secret verified; nothing decrypted")
+        }
+        Path::Decrypted => {
+            tracing::debug!(namespace = %namespace, name = %name, "SopsSecret decrypted")
+        }
+        Path::Refused | Path::Failed => {}
     }
     let secret_name = format!("{namespace}/{name}");
     match ctx

@@ -241,3 +241,235 @@ fn a_foreign_secret_is_not_touched() {
     assert_eq!(p.path, Path::Refused);
     assert!(p.plan.desired.is_none());
 }
+
+fn bob_text() -> String {
+    std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../keys/tests/fixtures/sops/keys/bob.agekey"
+    ))
+    .unwrap()
+}
+
+fn any_ref() -> AgeKeySecretRef {
+    AgeKeySecretRef {
+        name: "sops-age".into(),
+        key: None,
+    }
+}
+
+#[test]
+fn a_changed_source_is_decrypted_and_reported_as_a_change() {
+    let k = keys();
+    let first = object(&encrypted(PLAIN, true));
+    let live = plan(&first, Ok(&k), None).plan.desired.unwrap().secret;
+    // Re-encrypted with a new value: new ciphertexts, new digest.
+    let second = object(&encrypted(
+        &PLAIN.replace("s3cr3t-planner-value", "rotated-planner-value"),
+        true,
+    ));
+    assert_ne!(source_digest(&first), source_digest(&second));
+    let p = plan(&second, Ok(&k), Some(&live));
+    assert_eq!(p.path, Path::Decrypted);
+    assert!(p.plan.source_changed, "a new source is a change, not drift");
+    assert_eq!(data_of(&p.plan)["password"], b"rotated-planner-value");
+}
+
+#[test]
+fn the_digest_covers_identity_spec_and_sops_but_not_labels_or_status() {
+    let s = object(&encrypted(PLAIN, true));
+    let d = source_digest(&s);
+    let mut labelled = s.clone();
+    labelled
+        .metadata
+        .labels
+        .get_or_insert_with(BTreeMap::new)
+        .insert("argocd.argoproj.io/instance".into(), "app".into());
+    labelled.metadata.resource_version = Some("42".into());
+    labelled.status = Some(Default::default());
+    assert_eq!(source_digest(&labelled), d);
+    let mut recreated = s.clone();
+    recreated.metadata.uid = Some("uid-2".into());
+    assert_ne!(source_digest(&recreated), d);
+    let mut other_key = s.clone();
+    other_key.spec.age_key_secret_ref.key = Some("x.agekey".into());
+    assert_ne!(source_digest(&other_key), d);
+    let mut other_sops = s.clone();
+    other_sops.sops.as_mut().unwrap()["lastmodified"] = "2030-01-01T00:00:00Z".into();
+    assert_ne!(source_digest(&other_sops), d);
+}
+
+#[test]
+fn the_shortcut_trusts_only_a_mac_made_with_the_same_identities() {
+    let s = object(&encrypted(PLAIN, true));
+    let alice = keys();
+    let live = plan(&s, Ok(&alice), None).plan.desired.unwrap().secret;
+    // Someone without alice's key writes other data under the right digest, with a MAC
+    // they can compute (bob's identity): not trusted, the values are decrypted again.
+    let bob = age_keys(
+        Some(&key_secret(&[("bob.agekey", bob_text())])),
+        &any_ref(),
+        "demo",
+    )
+    .unwrap();
+    let mut forged = live.clone();
+    forged
+        .data
+        .as_mut()
+        .unwrap()
+        .insert("password".into(), ByteString(b"forged".to_vec()));
+    let mut forged_annotations = forged.metadata.annotations.clone().unwrap();
+    forged_annotations.insert(
+        DATA_MAC_ANNOTATION.into(),
+        bob.mac(&source_digest(&s), forged.data.as_ref().unwrap()),
+    );
+    forged.metadata.annotations = Some(forged_annotations);
+    let p = plan(&s, Ok(&alice), Some(&forged));
+    assert_eq!(p.path, Path::Decrypted);
+    assert_eq!(data_of(&p.plan)["password"], b"s3cr3t-planner-value");
+    // A MAC that is not base64, or missing: decrypted again, never an error.
+    for recorded in [Some("not base64!"), None] {
+        let mut odd = live.clone();
+        let a = odd.metadata.annotations.as_mut().unwrap();
+        match recorded {
+            Some(v) => a.insert(DATA_MAC_ANNOTATION.into(), v.into()),
+            None => a.remove(DATA_MAC_ANNOTATION),
+        };
+        let p = plan(&s, Ok(&alice), Some(&odd));
+        assert_eq!(p.path, Path::Decrypted);
+        assert_eq!(p.plan.condition.status, ConditionStatus::True);
+    }
+    // Adding an identity to the key Secret changes the MAC key: one decryption, then the
+    // shortcut again with the new MAC.
+    let both = age_keys(
+        Some(&key_secret(&[
+            ("identity.agekey", alice_text()),
+            ("bob.agekey", bob_text()),
+        ])),
+        &any_ref(),
+        "demo",
+    )
+    .unwrap();
+    let p = plan(&s, Ok(&both), Some(&live));
+    assert_eq!(p.path, Path::Decrypted);
+    let relive = p.plan.desired.unwrap().secret;
+    assert_eq!(plan(&s, Ok(&both), Some(&relive)).path, Path::Verified);
+}
+
+#[test]
+fn encrypted_keys_out_of_sorted_order_fail_with_the_reason() {
+    // The cluster returns keys sorted; a file whose encrypted keys were written in another
+    // order has a MAC over another sequence of values. The message says what to do.
+    let unsorted = PLAIN.replace(
+        "      password: s3cr3t-planner-value\n      user: admin\n",
+        "      user: admin\n      password: s3cr3t-planner-value\n",
+    );
+    assert_ne!(unsorted, PLAIN);
+    let p = plan(&object(&encrypted(&unsorted, true)), Ok(&keys()), None);
+    assert_eq!(p.path, Path::Failed);
+    assert!(!p.plan.retry, "bad input waits for a change");
+    let m = &p.plan.condition.message;
+    assert!(m.contains("MAC mismatch") && m.contains("sorted"), "{m}");
+    assert_eq!(p.plan.events[0].kind, crate::apply::EventKind::Warning);
+    assert_eq!(p.plan.events[0].reason, REASON_DECRYPT_FAILED);
+}
+
+#[test]
+fn a_named_key_entry_is_the_only_one_read() {
+    let s = object(&encrypted(PLAIN, true));
+    let secret = key_secret(&[("bob.agekey", bob_text()), ("alice.txt", alice_text())]);
+    let named = AgeKeySecretRef {
+        name: "sops-age".into(),
+        key: Some("alice.txt".into()),
+    };
+    let k = age_keys(Some(&secret), &named, "demo").unwrap();
+    assert_eq!(plan(&s, Ok(&k), None).path, Path::Decrypted);
+    // Without `key`, only *.agekey entries count: bob's, which cannot open the file.
+    let k = age_keys(Some(&secret), &any_ref(), "demo").unwrap();
+    assert_eq!(plan(&s, Ok(&k), None).path, Path::Failed);
+    let missing = AgeKeySecretRef {
+        name: "sops-age".into(),
+        key: Some("nope".into()),
+    };
+    let err = age_keys(Some(&secret), &missing, "demo").unwrap_err();
+    assert_eq!(err, "Secret demo/sops-age has no entry \"nope\"");
+    let empty = AgeKeySecretRef::default();
+    assert_eq!(
+        age_keys(Some(&secret), &empty, "demo").unwrap_err(),
+        "spec.ageKeySecretRef.name is empty"
+    );
+    // An entry that is not an identity is named, its content is not shown.
+    let junk = key_secret(&[("x.agekey", "not-an-identity-but-secret-ish".into())]);
+    let err = age_keys(Some(&junk), &any_ref(), "demo").unwrap_err();
+    assert!(err.contains("x.agekey"), "{err}");
+    assert!(!err.contains("not-an-identity-but-secret-ish"), "{err}");
+}
+
+#[test]
+fn a_bad_decrypted_value_names_its_field_never_the_value() {
+    let bad = PLAIN.replace("cert: aGVsbG8tY2VydA==", "cert: plain-not-base64-value!");
+    let p = plan(&object(&encrypted(&bad, true)), Ok(&keys()), None);
+    assert_eq!(p.path, Path::Failed);
+    assert!(p.plan.desired.is_none());
+    let m = &p.plan.condition.message;
+    assert!(
+        m.contains("spec.template.data.cert") && m.contains("base64"),
+        "{m}"
+    );
+    let shown = format!("{p:?}");
+    assert!(!shown.contains("plain-not-base64-value"), "{shown}");
+    assert!(!shown.contains("s3cr3t-planner-value"), "{shown}");
+}
+
+#[test]
+fn template_metadata_type_and_immutable_are_carried_and_debug_hides_values() {
+    let text = PLAIN
+        .replace(
+            "      labels:\n        app: db\n",
+            "      labels:\n        app: db\n      annotations:\n        team: payments\n",
+        )
+        .replace(
+            "    type: Opaque\n",
+            "    type: kubernetes.io/basic-auth\n    immutable: true\n",
+        );
+    let s = object(&encrypted(&text, true));
+    let p = plan(&s, Ok(&keys()), None);
+    assert_eq!(p.path, Path::Decrypted);
+    let secret = &p.plan.desired.as_ref().unwrap().secret;
+    assert_eq!(secret.type_.as_deref(), Some("kubernetes.io/basic-auth"));
+    assert_eq!(secret.immutable, Some(true));
+    let annotations = secret.metadata.annotations.as_ref().unwrap();
+    assert_eq!(annotations["team"], "payments");
+    assert_eq!(annotations[SOURCE_UID_ANNOTATION], "uid-1");
+    assert_eq!(annotations[SOURCE_DIGEST_ANNOTATION], source_digest(&s));
+    assert!(annotations.contains_key(DATA_MAC_ANNOTATION));
+    let owner = &p.plan.desired.as_ref().unwrap().ownership.owner;
+    let owner = owner.as_ref().unwrap();
+    assert_eq!(
+        (owner.kind.as_str(), owner.uid.as_str()),
+        ("SopsSecret", "uid-1")
+    );
+    let shown = format!("{p:?}");
+    assert!(
+        !shown.contains("s3cr3t-planner-value") && !shown.contains("admin"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn a_secret_left_by_a_deleted_sopssecret_of_the_same_name_is_not_taken_over() {
+    let s = object(&encrypted(PLAIN, true));
+    let k = keys();
+    let old = plan(&s, Ok(&k), None).plan.desired.unwrap();
+    let mut live = old.secret.clone();
+    live.metadata.owner_references = old.ownership.owner.clone().map(|o| vec![o]);
+    let mut recreated = s.clone();
+    recreated.metadata.uid = Some("uid-2".into());
+    let p = plan(&recreated, Ok(&k), Some(&live));
+    assert_eq!(p.path, Path::Refused);
+    assert!(
+        p.plan.retry,
+        "retried: garbage collection removes the old Secret"
+    );
+    // The owner itself is recognised by its controller reference.
+    assert_ne!(plan(&s, Ok(&k), Some(&live)).path, Path::Refused);
+}
