@@ -246,7 +246,9 @@ pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
 
 /// Write `contents` to `path` atomically: temp file in the same directory, fsync, rename
 /// over the target, fsync the directory. On any error the target is untouched and the temp
-/// file is removed.
+/// file is removed. The temp file is created 0600 (its final mode is set before any content
+/// is written) and its name is given to the [`crate::reaper`] before it exists, so even a
+/// `kill -9` at any point leaves the old file or the new one and no temp file behind.
 pub fn write_atomically(path: &Path, contents: &[u8], mode: FileMode) -> anyhow::Result<()> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
@@ -255,7 +257,17 @@ pub fn write_atomically(path: &Path, contents: &[u8], mode: FileMode) -> anyhow:
     let mut temp = tempfile::Builder::new()
         .prefix(".sealbox-")
         .suffix(".tmp")
-        .tempfile_in(&dir)
+        .make_in(&dir, |candidate| {
+            crate::reaper::remove_on_exit(candidate);
+            let mut options = fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::OpenOptionsExt as _;
+                options.mode(0o600);
+            }
+            options.open(candidate)
+        })
         .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
     #[cfg(unix)]
     {

@@ -11,6 +11,7 @@
 mod commands;
 mod exit;
 mod keyring_dir;
+mod reaper;
 
 use std::process::ExitCode;
 

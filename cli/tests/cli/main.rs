@@ -11,9 +11,12 @@
 //!   `sops`, with sops' exit codes; `sops_cli` — the SOPS commands, identity and
 //!   `.sops.yaml` discovery, edit/exec safety, bad input, interop with the real sops;
 //!   `sops_compat` — sops' command line (legacy flags, helm-secrets' calls);
+//! * `crash_safety` — `kill -9` at every disk write of every command that writes a file
+//!   (old or new content, no plaintext or temp file left), signals during `edit`;
 //! * `render` — the GitOps hooks (`render`, `krm`/`ksops`) against real sops, kubectl
 //!   kustomize and kpt.
 
+mod crash_safety;
 mod keys;
 mod render;
 mod seal_behaviour;

@@ -1,5 +1,6 @@
 //! Private temporary directories for plaintext (`edit`, `exec-file`) that never outlive the
-//! process: 0700 directories in `$TMPDIR`, removed on drop, on SIGINT, SIGTERM and SIGHUP.
+//! process: 0700 directories in `$TMPDIR`, removed on drop, on SIGINT, SIGTERM and SIGHUP,
+//! and by the [`crate::reaper`] when sealbox is killed with a signal it cannot handle.
 //!
 //! While a child runs (the editor, the `exec-file` command) Ctrl-C belongs to it, as with
 //! `git commit` or `system(3)`: SIGINT reaches it through the terminal's process group and
@@ -114,21 +115,30 @@ impl PrivateDir {
     /// Create one in the system temp directory.
     pub fn new() -> anyhow::Result<PrivateDir> {
         install_signal_handlers()?;
-        let mut builder = tempfile::Builder::new();
-        builder.prefix("sealbox-");
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt as _;
-            builder.permissions(std::fs::Permissions::from_mode(0o700));
-        }
-        let dir = builder.tempdir().map_err(|e| {
-            fail(
-                COULD_NOT_WRITE_OUTPUT,
-                format!("Could not create temporary directory: {e}"),
-            )
-        })?;
-        // Removed by `Drop` (and the signal thread), not by `TempDir`.
-        let path = dir.keep();
+        // The name goes to the reaper before the directory exists: even a `kill -9` of
+        // sealbox (which no handler sees) leaves no plaintext behind.
+        let created = tempfile::Builder::new()
+            .prefix("sealbox-")
+            .make_in(std::env::temp_dir(), |candidate| {
+                crate::reaper::remove_on_exit(candidate);
+                let mut builder = std::fs::DirBuilder::new();
+                #[cfg(unix)]
+                {
+                    use std::os::unix::fs::DirBuilderExt as _;
+                    builder.mode(0o700);
+                }
+                builder.create(candidate)
+            })
+            .and_then(|named| named.keep().map_err(|e| e.error));
+        let path = match created {
+            Ok(((), path)) => path,
+            Err(e) => {
+                return Err(fail(
+                    COULD_NOT_WRITE_OUTPUT,
+                    format!("Could not create temporary directory: {e}"),
+                ));
+            }
+        };
         lock().dirs.push(path.clone());
         Ok(PrivateDir { path })
     }
