@@ -1,5 +1,7 @@
 //! `sealbox keys`: the local keyring of sealing keys (init, list, rotate, export-cert,
-//! backup, import), stored exactly as the Bitnami controller stores its keys.
+//! backup, import), stored exactly as the Bitnami controller stores its keys; and
+//! `export-age`, the keyring's age identity for SOPS files (as a Flux decryption Secret
+//! with `--flux`).
 
 use std::path::PathBuf;
 
@@ -42,6 +44,8 @@ enum KeysCommand {
     Rotate(RotateArgs),
     /// Print the sealing certificate (what the controller serves at /v1/cert.pem).
     ExportCert(ExportCertArgs),
+    /// Print the age identity for SOPS files (--flux: as the Secret Flux decrypts with).
+    ExportAge(ExportAgeArgs),
     /// Print every key as a v1 List of key Secrets (a kubectl-compatible backup).
     Backup(BackupArgs),
     /// Add keys from a key backup (v1 List), key Secret(s), or PEM private keys.
@@ -71,6 +75,31 @@ struct RotateArgs {
 #[derive(Debug, clap::Args)]
 struct ExportCertArgs {
     /// Write the certificate to FILE instead of stdout.
+    #[arg(short = 'w', long = "output", value_name = "FILE")]
+    output: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+#[command(
+    long_about = "Print the keyring's age identity (the private key SOPS files are encrypted to \
+by default), as age-keygen writes it: for SOPS_AGE_KEY_FILE, a mounted Secret, another machine.\n\n\
+With --flux, print it as the Secret Flux's kustomize-controller reads for \
+`spec.decryption.provider: sops` (entry identity.agekey; Flux reads every *.agekey entry):\n  \
+sealbox keys export-age --flux | kubectl apply -f -\n\
+and name it in the Kustomization's spec.decryption.secretRef.\n\n\
+The output holds a private key: keep it out of Git and logs."
+)]
+struct ExportAgeArgs {
+    /// Print a Kubernetes Secret for Flux's kustomize-controller instead of the bare identity.
+    #[arg(long)]
+    flux: bool,
+    /// With --flux: namespace of the Secret (the Flux Kustomization's namespace).
+    #[arg(long, default_value = "flux-system", value_name = "NAMESPACE", value_parser = parse_dns_label, requires = "flux")]
+    namespace: String,
+    /// With --flux: name of the Secret (spec.decryption.secretRef.name).
+    #[arg(long, default_value = "sops-age", value_name = "NAME", value_parser = parse_dns_subdomain, requires = "flux")]
+    name: String,
+    /// Write to FILE (mode 0600) instead of stdout.
     #[arg(short = 'w', long = "output", value_name = "FILE")]
     output: Option<PathBuf>,
 }
@@ -136,6 +165,7 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<()> {
         KeysCommand::List => list(&dir),
         KeysCommand::Rotate(a) => rotate(&dir, &a),
         KeysCommand::ExportCert(a) => export_cert(&dir, a.output),
+        KeysCommand::ExportAge(a) => export_age(&dir, &a),
         KeysCommand::Backup(a) => backup(&dir, &a),
         KeysCommand::Import(a) => import(&dir, &a.files),
     }
@@ -279,6 +309,112 @@ fn export_cert(dir: &KeyringDir, output: Option<PathBuf>) -> anyhow::Result<()> 
     let ring = dir.load_required()?;
     let pem = ring.newest().expect("load_required").certificate().to_pem();
     write_output(output.as_deref(), pem.as_bytes())
+}
+
+/// The entry Flux's kustomize-controller reads age identities from (any `*.agekey` key of
+/// the decryption Secret's data; see spec/sops.md §9.1).
+pub const FLUX_AGE_ENTRY: &str = "identity.agekey";
+
+fn export_age(dir: &KeyringDir, args: &ExportAgeArgs) -> anyhow::Result<()> {
+    let path = dir.age_keys_path();
+    // Validates the file (a readable, parseable identity) before printing anything.
+    if dir.age_recipient()?.is_none() {
+        return Err(fail(
+            Code::Keyring,
+            format!(
+                "the keyring has no age identity ({} is missing); create one with `sealbox keys init`",
+                path.display()
+            ),
+        ));
+    }
+    let identity = zeroize::Zeroizing::new(
+        std::fs::read_to_string(&path)
+            .code(Code::Keyring, || format!("cannot read {}", path.display()))?,
+    );
+    let text = if args.flux {
+        flux_age_secret(&identity, &args.namespace, &args.name)?
+    } else {
+        identity
+    };
+    match args.output.as_deref().filter(|p| p.as_os_str() != "-") {
+        Some(out) => write_atomically(out, text.as_bytes(), FileMode::Private)
+            .code(Code::CouldNotWriteOutput, || {
+                format!("cannot write {}", out.display())
+            }),
+        None => write_output(None, text.as_bytes()),
+    }
+}
+
+/// The Secret `kubectl create secret generic NAME -n NAMESPACE
+/// --from-file=identity.agekey=keys.txt` makes, as YAML.
+fn flux_age_secret(
+    identity: &str,
+    namespace: &str,
+    name: &str,
+) -> anyhow::Result<zeroize::Zeroizing<String>> {
+    use base64::Engine as _;
+    let encoded = zeroize::Zeroizing::new(
+        base64::engine::general_purpose::STANDARD.encode(identity.as_bytes()),
+    );
+    let mut data = serde_json::Map::new();
+    data.insert(
+        FLUX_AGE_ENTRY.to_owned(),
+        serde_json::Value::String(encoded.to_string()),
+    );
+    let mut secret = serde_json::json!({
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": name, "namespace": namespace},
+        "type": "Opaque",
+    });
+    secret["data"] = serde_json::Value::Object(data);
+    // One line per value (no folded block scalar): what `kubectl get -o yaml` prints.
+    let mut options = serde_saphyr::SerializerOptions::default();
+    options.prefer_block_scalars = false;
+    let text = serde_saphyr::to_string_with_options(&secret, options)
+        .map(zeroize::Zeroizing::new)
+        .code(Code::Generic, || {
+            "cannot render the Secret as YAML".to_owned()
+        });
+    zeroize_json(secret);
+    text
+}
+
+/// Overwrite the strings of a JSON value before it is dropped (it held a private key).
+fn zeroize_json(mut value: serde_json::Value) {
+    use zeroize::Zeroize as _;
+    match &mut value {
+        serde_json::Value::String(s) => s.zeroize(),
+        serde_json::Value::Object(m) => {
+            for (_, v) in std::mem::take(m) {
+                zeroize_json(v);
+            }
+        }
+        serde_json::Value::Array(a) => a.drain(..).for_each(zeroize_json),
+        _ => {}
+    }
+}
+
+fn parse_dns_label(s: &str) -> Result<String, String> {
+    let ok = !s.is_empty()
+        && s.len() <= 63
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !s.starts_with('-')
+        && !s.ends_with('-');
+    ok.then(|| s.to_owned()).ok_or_else(|| {
+        format!("{s:?} is not a namespace name (lowercase letters, digits and '-', at most 63)")
+    })
+}
+
+fn parse_dns_subdomain(s: &str) -> Result<String, String> {
+    (is_dns_subdomain(s) && !s.ends_with(['-', '.']))
+        .then(|| s.to_owned())
+        .ok_or_else(|| {
+            format!(
+                "{s:?} is not a Secret name (lowercase letters, digits, '-' and '.', at most 253)"
+            )
+        })
 }
 
 fn backup(dir: &KeyringDir, args: &BackupArgs) -> anyhow::Result<()> {

@@ -7,6 +7,7 @@
 //! * `seal_interop` — what `sealbox seal` writes is opened by an independent implementation
 //!   (`tests/tools/ss_open.py`: pyca/cryptography, and the openssl CLI for the RSA step);
 //! * `seal_behaviour`, `keys` — kubeseal's flags and output shape, the local keyring;
+//! * `flux` — `keys export-age --flux` against the real sops and age;
 //! * `sops_fixtures` — every SOPS fixture (made by real sops 3.11) through sealbox started as
 //!   `sops`, with sops' exit codes; `sops_cli` — the SOPS commands, identity and
 //!   `.sops.yaml` discovery, edit/exec safety, bad input, interop with the real sops;
@@ -17,6 +18,7 @@
 //!   kustomize and kpt.
 
 mod crash_safety;
+mod flux;
 mod keys;
 mod render;
 mod seal_behaviour;

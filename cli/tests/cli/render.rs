@@ -454,9 +454,7 @@ fn legacy_exec_plugin_under_kubectl_kustomize() {
 fn krm_function_passes_other_items_through_and_reports_bad_configs() {
     let home = tempfile::tempdir().unwrap();
     let dir = generator_dir(home.path());
-    let list = format!(
-        "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n- apiVersion: v1\n  kind: ConfigMap\n  metadata: {{name: keep}}\n- apiVersion: sealbox.dev/v1alpha1\n  kind: SopsGenerator\n  metadata: {{name: g}}\n  files: [./secret.enc.yaml]\n"
-    );
+    let list = "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: keep}\n- apiVersion: sealbox.dev/v1alpha1\n  kind: SopsGenerator\n  metadata: {name: g}\n  files: [./secret.enc.yaml]\n";
     let mut cmd = with_key(home.path());
     cmd.current_dir(dir.path()).arg("krm");
     let out = stdout(with_stdin(cmd, list.as_bytes()));

@@ -341,6 +341,10 @@ struct Generated {
     legacy_chunks: Vec<String>,
 }
 
+/// `stringData` (text files, dotenv entries) and `data` (binary files, base64) of one
+/// `secretFrom` Secret being assembled.
+type SecretEntries = (Map<String, Value>, Map<String, Value>);
+
 fn generate(
     configs: &[(GeneratorConfig, String)],
     decryptor: &Decryptor,
@@ -420,8 +424,7 @@ fn generate(
     }
     let mut objects = Vec::new();
     let mut legacy_chunks = Vec::new();
-    let mut secrets: BTreeMap<(usize, usize), (Map<String, Value>, Map<String, Value>)> =
-        BTreeMap::new();
+    let mut secrets: BTreeMap<(usize, usize), SecretEntries> = BTreeMap::new();
     for (job, part) in parts {
         match part {
             Part::Manifests(values, text) => {
