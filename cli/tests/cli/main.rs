@@ -7,7 +7,8 @@
 //! * `seal_interop` — what `sealbox seal` writes is opened by an independent implementation
 //!   (`tests/tools/ss_open.py`: pyca/cryptography, and the openssl CLI for the RSA step);
 //! * `seal_behaviour`, `keys` — kubeseal's flags and output shape, the local keyring;
-//! * `flux` — `keys export-age --flux` against the real sops and age;
+//! * `flux` — `keys export-age --flux` against the real sops and age; `gitops_deploy` —
+//!   the `deploy/argocd` and `deploy/flux` examples built by kubectl kustomize and exercised;
 //! * `sops_fixtures` — every SOPS fixture (made by real sops 3.11) through sealbox started as
 //!   `sops`, with sops' exit codes; `sops_cli` — the SOPS commands, identity and
 //!   `.sops.yaml` discovery, edit/exec safety, bad input, interop with the real sops;
@@ -19,6 +20,7 @@
 
 mod crash_safety;
 mod flux;
+mod gitops_deploy;
 mod keys;
 mod render;
 mod seal_behaviour;
