@@ -12,6 +12,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Debug;
+use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::{ObjectReference, Secret};
 use kube::api::{Api, Patch, PatchParams, PostParams};
@@ -24,6 +25,7 @@ use thiserror::Error;
 
 use super::FIELD_MANAGER;
 use super::drift::{Drift, compare};
+use super::own_writes::OwnWrites;
 use super::ownership::{Decision, WriteMode, decide};
 use super::plan::{DesiredSecret, EventKind, PlannedEvent};
 
@@ -85,11 +87,13 @@ pub fn is_immutable_error(e: &kube::Error) -> bool {
     matches!(e, kube::Error::Api(s) if s.code == 422 && s.message.contains("immutable"))
 }
 
-/// Writes objects, status and events with one field manager.
+/// Writes objects, status and events with one field manager, and remembers which versions
+/// of the source objects its own writes replaced ([`Applier::is_behind`]).
 #[derive(Clone)]
 pub struct Applier {
     client: Client,
     recorder: Recorder,
+    own: Arc<OwnWrites>,
 }
 
 impl Debug for Applier {
@@ -107,7 +111,37 @@ fn apply_params() -> PatchParams {
 impl Applier {
     /// An applier publishing events as `reporter`.
     pub fn new(client: Client, recorder: Recorder) -> Applier {
-        Applier { client, recorder }
+        Applier {
+            client,
+            recorder,
+            own: Arc::new(OwnWrites::default()),
+        }
+    }
+
+    /// Whether this cached copy of a source object predates a write this applier made to
+    /// it (status, finalizer): reconciling it would redo the work of the reconcile that
+    /// wrote, and write its status again. See [`OwnWrites`].
+    pub fn is_behind<K: Resource>(&self, obj: &K) -> bool {
+        let meta = obj.meta();
+        self.own.is_behind(
+            meta.uid.as_deref().unwrap_or_default(),
+            meta.resource_version.as_deref(),
+        )
+    }
+
+    /// The record of our own writes (for reconcilers that write source objects by other
+    /// means, and tests).
+    pub fn own_writes(&self) -> &OwnWrites {
+        &self.own
+    }
+
+    /// Record that `written` replaced `read` (same object).
+    pub(crate) fn record_write<K: Resource>(&self, read: &K, written: &K) {
+        self.own.wrote(
+            read.meta().uid.as_deref().unwrap_or_default(),
+            read.meta().resource_version.as_deref(),
+            written.meta().resource_version.as_deref(),
+        );
     }
 
     /// The client.
@@ -277,9 +311,11 @@ impl Applier {
             "kind": K::kind(&()),
             "status": status,
         });
-        api.patch_status(&name, &apply_params(), &Patch::Apply(&body))
-            .await
-            .map(|_| ())
+        let written = api
+            .patch_status(&name, &apply_params(), &Patch::Apply(&body))
+            .await?;
+        self.record_write(obj, &written);
+        Ok(())
     }
 
     /// Publish an event about `regarding`. Failures are logged, never fatal: an event

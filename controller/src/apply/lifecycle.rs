@@ -100,12 +100,14 @@ impl Applier {
             field_manager: Some(FIELD_MANAGER.to_owned()),
             ..PatchParams::default()
         };
-        api.patch(
-            meta.name.as_deref().unwrap_or_default(),
-            &params,
-            &Patch::Merge(&patch),
-        )
-        .await?;
+        let written = api
+            .patch(
+                meta.name.as_deref().unwrap_or_default(),
+                &params,
+                &Patch::Merge(&patch),
+            )
+            .await?;
+        self.record_write(obj, &written);
         Ok(true)
     }
 
@@ -125,13 +127,15 @@ impl Applier {
             "kind": K::kind(&()),
             "status": status,
         });
-        api.patch_status(
-            &name,
-            &PatchParams::apply(FIELD_MANAGER).force(),
-            &Patch::Apply(&body),
-        )
-        .await
-        .map(|_| ())
+        let written = api
+            .patch_status(
+                &name,
+                &PatchParams::apply(FIELD_MANAGER).force(),
+                &Patch::Apply(&body),
+            )
+            .await?;
+        self.record_write(obj, &written);
+        Ok(())
     }
 
     /// Server-side apply of a namespaced object this controller generates (the
@@ -164,8 +168,7 @@ impl Applier {
         }
         let before = api
             .get_opt(meta.name.as_deref().unwrap_or_default())
-            .await?
-            .and_then(|o| o.meta().resource_version.clone());
+            .await?;
         let after = api
             .patch(
                 meta.name.as_deref().unwrap_or_default(),
@@ -173,7 +176,15 @@ impl Applier {
                 &Patch::Apply(&body),
             )
             .await?;
-        Ok(before != after.meta().resource_version)
+        let changed = before
+            .as_ref()
+            .and_then(|b| b.meta().resource_version.clone())
+            != after.meta().resource_version;
+        if changed && let Some(before) = &before {
+            // Its own reconciler must not act on the copy this write replaced.
+            self.record_write(before, &after);
+        }
+        Ok(changed)
     }
 
     /// Delete a namespaced object if it is still the one with `uid`.

@@ -13,7 +13,9 @@
 //!    references ([`Applier`]);
 //! 4. status conditions with `observedGeneration`, written through the status subresource
 //!    only when something changed ([`conditions`]);
-//! 5. requeue with exponential backoff and jitter on errors ([`backoff`]).
+//! 5. requeue with exponential backoff and jitter on errors ([`backoff`]);
+//! 6. read-your-own-writes: a source object whose cached copy predates our own status or
+//!    finalizer write is not reconciled again from that stale copy ([`own_writes`]).
 //!
 //! Only this module writes to the API server.
 
@@ -22,6 +24,7 @@ pub mod backoff;
 pub mod conditions;
 pub mod drift;
 pub mod lifecycle;
+pub mod own_writes;
 pub mod ownership;
 pub mod plan;
 
@@ -29,6 +32,7 @@ pub use applier::{Applier, ApplyError, ApplyOutcome};
 pub use backoff::Backoff;
 pub use conditions::{ConditionState, ConditionStatus};
 pub use drift::{Drift, compare};
+pub use own_writes::OwnWrites;
 pub use ownership::{Decision, OwnershipPolicy, WhenForeign, WriteMode, decide};
 pub use plan::{DesiredSecret, EventKind, Plan, PlannedEvent};
 

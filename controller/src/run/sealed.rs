@@ -13,6 +13,7 @@ use tokio::sync::Semaphore;
 
 use crate::api::{SealedSecret, SealedSecretCondition, SealedSecretStatus};
 use crate::apply::conditions::{ObservedStatus, status_update};
+use crate::apply::own_writes::RECHECK_AFTER;
 use crate::apply::{
     Applier, ApplyError, ApplyOutcome, Backoff, ConditionState, ConditionStatus, PlannedEvent,
 };
@@ -147,6 +148,13 @@ pub async fn reconcile(ss: Arc<SealedSecret>, ctx: Arc<Context>) -> Result<Actio
     let namespace = ss.metadata.namespace.clone().unwrap_or_default();
     let name = ss.metadata.name.clone().unwrap_or_default();
     let uid = ss.metadata.uid.clone().unwrap_or_default();
+    // Read-your-own-writes: the Secret write of the previous reconcile queued this object
+    // again; a cached copy still without that reconcile's status would write it a second
+    // time. The watch event of our status write queues the object again.
+    if ctx.applier.is_behind(ss.as_ref()) {
+        tracing::debug!(namespace = %namespace, name = %name, "cache behind our own write; waiting for it");
+        return Ok(Action::requeue(RECHECK_AFTER));
+    }
     let live = match ctx.applier.get_secret(&namespace, &name).await {
         Ok(live) => live,
         Err(e) => {

@@ -71,6 +71,88 @@ async fn injected_errors_latency_and_counts() {
     double.faults().set_latency(Duration::ZERO);
 }
 
+#[tokio::test]
+async fn watch_lag_delivers_one_resource_late_and_in_order() {
+    use futures::StreamExt as _;
+    use kube::runtime::{WatchStreamExt as _, watcher};
+
+    /// Drive a watcher in the background: (name, when seen) of every touched object.
+    fn follow<K>(api: Api<K>) -> tokio::sync::mpsc::UnboundedReceiver<(String, Instant)>
+    where
+        K: kube::Resource + Clone + std::fmt::Debug + serde::de::DeserializeOwned + Send + 'static,
+    {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            let mut stream = watcher(api, watcher::Config::default())
+                .touched_objects()
+                .boxed();
+            while let Some(Ok(o)) = stream.next().await {
+                let name = o.meta().name.clone().unwrap_or_default();
+                if tx.send((name, Instant::now())).is_err() {
+                    return;
+                }
+            }
+        });
+        rx
+    }
+
+    let double = start().await;
+    let client = double.client().unwrap();
+    let lagged: Api<Secret> = Api::default_namespaced(client.clone());
+    let prompt: Api<k8s_openapi::api::core::v1::ConfigMap> =
+        Api::default_namespaced(client.clone());
+    let lag = Duration::from_millis(400);
+    double.faults().set_watch_lag("secrets", lag);
+    let mut secrets = follow(lagged.clone());
+    let mut maps = follow(prompt.clone());
+    // Both watches are open before anything is written (the initial lists are empty).
+    assert!(
+        super::eventually(Duration::from_secs(10), || double.count("watch", "/") >= 2).await,
+        "watches started"
+    );
+
+    let t = Instant::now();
+    for name in ["l1", "l2", "l3"] {
+        lagged
+            .create(&PostParams::default(), &secret(name, &[]))
+            .await
+            .unwrap();
+    }
+    let cm: k8s_openapi::api::core::v1::ConfigMap =
+        serde_json::from_value(serde_json::json!({"metadata": {"name": "p"}})).unwrap();
+    prompt.create(&PostParams::default(), &cm).await.unwrap();
+
+    let (name, at) = maps.recv().await.unwrap();
+    assert_eq!(name, "p");
+    assert!(
+        at.duration_since(t) < lag,
+        "another resource is not lagged: {:?}",
+        at.duration_since(t)
+    );
+    let mut seen = Vec::new();
+    for _ in 0..3 {
+        let (name, at) = secrets.recv().await.unwrap();
+        assert!(
+            at.duration_since(t) >= lag,
+            "lagged: {:?}",
+            at.duration_since(t)
+        );
+        seen.push(name);
+    }
+    assert_eq!(seen, ["l1", "l2", "l3"], "order kept");
+
+    // Without lag, events flow promptly again.
+    double.faults().set_watch_lag("secrets", Duration::ZERO);
+    let t = Instant::now();
+    lagged
+        .create(&PostParams::default(), &secret("l4", &[]))
+        .await
+        .unwrap();
+    let (name, at) = secrets.recv().await.unwrap();
+    assert_eq!(name, "l4");
+    assert!(at.duration_since(t) < lag, "{:?}", at.duration_since(t));
+}
+
 /// Kills the child process on drop so a failing test leaves no server behind.
 struct Child(std::process::Child);
 impl Drop for Child {

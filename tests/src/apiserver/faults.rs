@@ -1,6 +1,7 @@
 //! Fault injection: error responses on chosen verbs/paths (n times or at a rate), added
-//! latency, dropped watch connections and a forced 410 on the next watch — the failures a
-//! controller must survive without losing or blanking a Secret.
+//! latency, dropped watch connections, a forced 410 on the next watch, and watch lag (events
+//! of one resource delivered late, as from a real server's watch cache under load) — the
+//! failures a controller must survive without losing or blanking a Secret.
 
 use rand::Rng;
 use std::sync::Mutex;
@@ -66,6 +67,7 @@ pub struct Faults {
     latency: Mutex<Duration>,
     gone_next: AtomicU32,
     drop_tx: tokio::sync::watch::Sender<u64>,
+    watch_lag: Mutex<Vec<(String, Duration)>>,
 }
 
 impl Default for Faults {
@@ -75,6 +77,7 @@ impl Default for Faults {
             latency: Mutex::new(Duration::ZERO),
             gone_next: AtomicU32::new(0),
             drop_tx: tokio::sync::watch::channel(0).0,
+            watch_lag: Mutex::new(Vec::new()),
         }
     }
 }
@@ -90,6 +93,29 @@ impl Faults {
         self.rules.lock().expect("faults lock").clear();
         *self.latency.lock().expect("faults lock") = Duration::ZERO;
         self.gone_next.store(0, Ordering::SeqCst);
+        self.watch_lag.lock().expect("faults lock").clear();
+    }
+
+    /// Delivers every live watch event of the resource `plural` (e.g. `externalsecrets`)
+    /// `lag` late, in order; `Duration::ZERO` removes the lag. A real API server's watch
+    /// cache lags behind writes under load: a controller reading its informer cache right
+    /// after its own write sees the object as it was before that write.
+    pub fn set_watch_lag(&self, plural: &str, lag: Duration) {
+        let mut lags = self.watch_lag.lock().expect("faults lock");
+        lags.retain(|(p, _)| p != plural);
+        if !lag.is_zero() {
+            lags.push((plural.to_owned(), lag));
+        }
+    }
+
+    /// The watch lag of the resource `plural`.
+    pub fn watch_lag(&self, plural: &str) -> Duration {
+        self.watch_lag
+            .lock()
+            .expect("faults lock")
+            .iter()
+            .find(|(p, _)| p == plural)
+            .map_or(Duration::ZERO, |(_, d)| *d)
     }
 
     /// Adds latency before every response.

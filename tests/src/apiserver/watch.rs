@@ -9,6 +9,7 @@ use axum::http::{StatusCode, header};
 use axum::response::Response;
 use rand::Rng;
 use serde_json::{Value, json};
+use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
@@ -187,7 +188,17 @@ pub fn serve(
                 }
             }
         }
-        live(filter, rx, tx, drop_rx, timeout, bookmark_every, last_rev).await;
+        live(
+            &shared,
+            filter,
+            rx,
+            tx,
+            drop_rx,
+            timeout,
+            bookmark_every,
+            last_rev,
+        )
+        .await;
     });
     let body = Body::from_stream(futures::stream::unfold(out_rx, |mut rx| async move {
         rx.recv().await.map(|item| (item, rx))
@@ -200,7 +211,9 @@ pub fn serve(
         .expect("valid response"))
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn live(
+    shared: &Shared,
     filter: Filter,
     mut rx: broadcast::Receiver<Arc<WatchEntry>>,
     tx: mpsc::Sender<Result<Bytes, Infallible>>,
@@ -216,6 +229,8 @@ async fn live(
     let mut ticker =
         tokio::time::interval_at(tokio::time::Instant::now() + bookmark_every, bookmark_every);
     let mut final_bookmark_sent = false;
+    // Events held back by an injected watch lag, with when they are due.
+    let mut held: VecDeque<(tokio::time::Instant, Bytes)> = VecDeque::new();
     drop_rx.borrow_and_update();
     loop {
         tokio::select! {
@@ -225,10 +240,17 @@ async fn live(
                         continue;
                     }
                     last_rev = e.rev;
-                    if let Some(l) = filter.entry_line(&e)
-                        && tx.send(Ok(l)).await.is_err()
-                    {
-                        return;
+                    if let Some(l) = filter.entry_line(&e) {
+                        // Injected watch lag: the event reaches the client `lag` after it
+                        // happened, behind any event still held back (order is kept).
+                        let lag = shared.faults.watch_lag(&filter.rt.plural);
+                        if lag.is_zero() && held.is_empty() {
+                            if tx.send(Ok(l)).await.is_err() {
+                                return;
+                            }
+                        } else {
+                            held.push_back((tokio::time::Instant::now() + lag, l));
+                        }
                     }
                 }
                 Err(broadcast::error::RecvError::Lagged(_)) => {
@@ -239,13 +261,25 @@ async fn live(
                 }
                 Err(broadcast::error::RecvError::Closed) => return,
             },
-            _ = tokio::time::sleep_until(bookmark_at), if !final_bookmark_sent && filter.p.bookmarks => {
+            _ = sleep_until_front(&held), if !held.is_empty() => {
+                while let Some((due, _)) = held.front() {
+                    if *due > tokio::time::Instant::now() {
+                        break;
+                    }
+                    let (_, l) = held.pop_front().expect("front exists");
+                    if tx.send(Ok(l)).await.is_err() {
+                        return;
+                    }
+                }
+            }
+            // No bookmark may overtake an event still held back.
+            _ = tokio::time::sleep_until(bookmark_at), if !final_bookmark_sent && filter.p.bookmarks && held.is_empty() => {
                 final_bookmark_sent = true;
                 if tx.send(Ok(filter.bookmark(last_rev, false))).await.is_err() {
                     return;
                 }
             }
-            _ = ticker.tick(), if filter.p.bookmarks => {
+            _ = ticker.tick(), if filter.p.bookmarks && held.is_empty() => {
                 if tx.send(Ok(filter.bookmark(last_rev, false))).await.is_err() {
                     return;
                 }
@@ -254,5 +288,13 @@ async fn live(
             _ = drop_rx.changed() => return,
             _ = tx.closed() => return,
         }
+    }
+}
+
+/// Resolves when the first held-back event is due (never when none is held).
+async fn sleep_until_front(held: &VecDeque<(tokio::time::Instant, Bytes)>) {
+    match held.front() {
+        Some((due, _)) => tokio::time::sleep_until(*due).await,
+        None => futures::future::pending().await,
     }
 }

@@ -15,6 +15,7 @@ use super::Shared;
 use super::metrics::set_condition;
 use crate::api::external::duration;
 use crate::api::external::{ClusterExternalSecret, ExternalSecret};
+use crate::apply::own_writes::RECHECK_AFTER;
 use crate::reconcile::external::cluster_external::{self, Existing, NamespaceInfo};
 
 /// Reconcile one ClusterExternalSecret.
@@ -24,6 +25,10 @@ pub async fn reconcile(
 ) -> Result<Action, kube::Error> {
     if ces.metadata.deletion_timestamp.is_some() {
         return Ok(Action::await_change());
+    }
+    // A copy from before our own status write would fan out and report again.
+    if shared.applier.is_behind(ces.as_ref()) {
+        return Ok(Action::requeue(RECHECK_AFTER));
     }
     let uid = ces.metadata.uid.clone().unwrap_or_default();
     let namespaces: Vec<NamespaceInfo> = Api::<Namespace>::all(shared.client.clone())

@@ -28,6 +28,7 @@ use crate::api::external::external_secret::Binding;
 use crate::api::external::{
     ExternalSecret, ExternalSecretCondition, ExternalSecretStatus, FINALIZER, LABEL_OWNER,
 };
+use crate::apply::own_writes::RECHECK_AFTER;
 use crate::apply::{ApplyError, ApplyOutcome, DesiredSecret, PlannedEvent};
 use crate::reconcile::external::data::{self, Answer, Read};
 use crate::reconcile::external::keys::DataMap;
@@ -156,6 +157,13 @@ async fn reconcile_inner(es: &ExternalSecret, shared: &Shared) -> Result<Action,
     let namespace = es.metadata.namespace.clone().unwrap_or_default();
     let uid = es.metadata.uid.clone().unwrap_or_default();
 
+    // Read-your-own-writes: a copy from before our last status/finalizer write would redo
+    // that reconcile (a second sync and status write, the #388/#525 family). The watch
+    // event of our write queues the object again; look at it then.
+    if shared.applier.is_behind(es) {
+        tracing::debug!(namespace = %namespace, name = %name, "cache behind our own write; waiting for it");
+        return Ok(Action::requeue(RECHECK_AFTER));
+    }
     if es.metadata.deletion_timestamp.is_some() {
         return finalize(es, shared).await;
     }

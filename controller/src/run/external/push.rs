@@ -21,6 +21,7 @@ use crate::api::external::duration;
 use crate::api::external::push::{PushSecret, PushSecretCondition, PushSecretData};
 use crate::api::external::{CLUSTER_SECRET_STORE_KIND, SECRET_STORE_KIND, SecretStoreRef};
 use crate::apply::PlannedEvent;
+use crate::apply::own_writes::RECHECK_AFTER;
 use crate::reconcile::external::keys::DataMap;
 use crate::reconcile::external::plan::current_resource_version_of;
 use crate::reconcile::external::push::{self as plan, PushOp};
@@ -207,6 +208,10 @@ fn interval(ps: &PushSecret) -> Option<Duration> {
 
 /// Reconcile one PushSecret.
 pub async fn reconcile(ps: Arc<PushSecret>, shared: Arc<Shared>) -> Result<Action, kube::Error> {
+    // A copy from before our own status/finalizer write would push and report again.
+    if shared.applier.is_behind(ps.as_ref()) {
+        return Ok(Action::requeue(RECHECK_AFTER));
+    }
     let namespace = ps.metadata.namespace.clone().unwrap_or_default();
     let uid = ps.metadata.uid.clone().unwrap_or_default();
     let delete_policy = ps.spec.deletion_policy.as_deref() == Some("Delete");

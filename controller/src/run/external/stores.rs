@@ -24,6 +24,7 @@ use super::Shared;
 use super::metrics::set_condition;
 use crate::api::external::store::{SecretStoreCondition, SecretStoreStatus};
 use crate::api::external::{ClusterSecretStore, SecretStore, SecretStoreRef, SecretStoreSpec};
+use crate::apply::own_writes::RECHECK_AFTER;
 use crate::reconcile::external::store::{self as plan, CredentialRef, StoreError, StoreKind};
 
 /// Why a store cannot serve a reconcile.
@@ -432,6 +433,10 @@ pub async fn reconcile_secret_store(
     store: Arc<SecretStore>,
     shared: Arc<Shared>,
 ) -> Result<Action, kube::Error> {
+    // A copy from before our own status write would validate (log in) and report again.
+    if shared.applier.is_behind(store.as_ref()) {
+        return Ok(Action::requeue(RECHECK_AFTER));
+    }
     let name = store.metadata.name.clone().unwrap_or_default();
     let namespace = store.metadata.namespace.clone().unwrap_or_default();
     let found = FoundStore {
@@ -466,6 +471,10 @@ pub async fn reconcile_cluster_store(
     store: Arc<ClusterSecretStore>,
     shared: Arc<Shared>,
 ) -> Result<Action, kube::Error> {
+    // A copy from before our own status write would validate (log in) and report again.
+    if shared.applier.is_behind(store.as_ref()) {
+        return Ok(Action::requeue(RECHECK_AFTER));
+    }
     let name = store.metadata.name.clone().unwrap_or_default();
     let found = FoundStore {
         kind: StoreKind::ClusterSecretStore,
