@@ -3,4 +3,5 @@
 mod api_double;
 mod controller;
 mod external;
+mod no_secret_output;
 mod sops_secret;

@@ -41,7 +41,7 @@ fn free_port() -> u16 {
         .port()
 }
 
-struct Controller {
+pub struct Controller {
     child: Child,
     output: Vec<tokio::task::JoinHandle<String>>,
     api: std::net::SocketAddr,
@@ -49,7 +49,7 @@ struct Controller {
 }
 
 impl Controller {
-    fn start(kubeconfig: &std::path::Path, extra: &[&str]) -> Controller {
+    pub fn start(kubeconfig: &std::path::Path, extra: &[&str]) -> Controller {
         let (api, metrics) = (free_port(), free_port());
         let mut child = Command::new(sealbox_binary())
             .arg("controller")
@@ -85,7 +85,7 @@ impl Controller {
     }
 
     /// SIGTERM, wait for a clean exit, return everything it printed.
-    async fn terminate(mut self) -> String {
+    pub async fn terminate(mut self) -> String {
         let pid = self.child.id().expect("running") as i32;
         let status = std::process::Command::new("kill")
             .args(["-TERM", &pid.to_string()])

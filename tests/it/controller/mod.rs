@@ -2,7 +2,7 @@
 //! runs (fast, many scenarios) and the real `sealbox controller` binary as a child process
 //! (restart, logs, signals).
 
-mod binary;
+pub mod binary;
 mod cli;
 mod scenarios;
 
