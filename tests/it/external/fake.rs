@@ -271,6 +271,93 @@ async fn a_lagging_watch_cache_never_causes_a_second_sync_or_status_write() {
     ctl.stop().await;
 }
 
+/// `syncWindows` gate periodic refreshes only: a closed window keeps the first sync's
+/// value while an ungated neighbour refreshes; a malformed window never blocks the first
+/// sync (ESO reads it as never open) and is reported with a Warning event.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_windows_gate_periodic_refreshes_and_never_the_first_sync() {
+    let double = cluster().await;
+    fake_store(&double, "app", &[("rotating", "v1")]);
+    let ctl = Running::start(&double, options()).await;
+    let es = |windows: Option<Value>| {
+        let mut spec = json!({
+            "refreshInterval": "1s",
+            "secretStoreRef": {"name": "fake"},
+            "data": [{"secretKey": "v", "remoteRef": {"key": "rotating"}}]
+        });
+        if let Some(w) = windows {
+            spec["syncWindows"] = w;
+        }
+        spec
+    };
+    put_es(&double, "app", "ungated", es(None));
+    // A deny window that is always open (robfig's @every has no phase).
+    put_es(
+        &double,
+        "app",
+        "denied",
+        es(Some(
+            json!({"kind": "deny", "windows": [{"schedule": "@every 1m", "duration": "1h"}]}),
+        )),
+    );
+    put_es(
+        &double,
+        "app",
+        "malformed",
+        es(Some(
+            json!({"kind": "allow", "windows": [{"schedule": "every night", "duration": "1h"}]}),
+        )),
+    );
+    for name in ["ungated", "denied", "malformed"] {
+        eventually(&format!("{name} synced once"), WAIT, || {
+            secret_data(&double, "app", name).is_some_and(|d| d["v"] == "v1")
+        })
+        .await;
+    }
+    let warnings: Vec<Value> = double
+        .events_for("ExternalSecret", "malformed")
+        .into_iter()
+        .filter(|e| e["reason"] == "InvalidSyncWindow")
+        .collect();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert_eq!(warnings[0]["type"], "Warning");
+    let note = warnings[0]["note"].as_str().unwrap_or_default();
+    assert!(
+        note.contains("spec.syncWindows.windows[0].schedule") && note.contains("never open"),
+        "{note}"
+    );
+    assert_eq!(
+        ready(&double, "app", "malformed").unwrap().1,
+        "SecretSynced",
+        "a malformed window is no sync error"
+    );
+
+    // The remote value rotates: only the ungated ExternalSecret refreshes.
+    fake_store(&double, "app", &[("rotating", "v2")]);
+    eventually("ungated refreshed", WAIT, || {
+        secret_data(&double, "app", "ungated").is_some_and(|d| d["v"] == "v2")
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    for name in ["denied", "malformed"] {
+        assert_eq!(
+            secret_data(&double, "app", name).unwrap()["v"],
+            "v1",
+            "{name}: periodic refresh gated"
+        );
+    }
+    // A change of the object itself is not gated.
+    let mut spec = es_obj(&double, "app", "denied").unwrap()["spec"].clone();
+    spec["data"][0]["secretKey"] = json!("w");
+    put_es(&double, "app", "denied", spec);
+    eventually("denied re-synced on change", WAIT, || {
+        secret_data(&double, "app", "denied")
+            .is_some_and(|d| d.get("w").map(String::as_str) == Some("v2"))
+    })
+    .await;
+    ctl.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn merge_missing_delete_and_invalid_policies() {
     let double = cluster().await;

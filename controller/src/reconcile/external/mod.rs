@@ -8,7 +8,8 @@
 //! * [`hash`] — ESO's data-hash, created-by, syncedResourceVersion and field manager;
 //! * [`store`] — store specs → provider configurations, ClusterSecretStore conditions;
 //! * [`cluster_external`] — ClusterExternalSecret fan-out;
-//! * [`push`] — PushSecret.
+//! * [`push`] — PushSecret;
+//! * [`windows`] — `syncWindows` (allow/deny cron windows for periodic refreshes).
 
 pub mod cluster_external;
 pub mod data;
@@ -19,6 +20,7 @@ pub mod push;
 pub mod selector;
 pub mod store;
 pub mod template;
+pub mod windows;
 
 /// The condition type ExternalSecrets report.
 pub const READY: &str = "Ready";
@@ -38,3 +40,6 @@ pub const EVENT_UPDATED: &str = "Updated";
 pub const EVENT_DELETED: &str = "Deleted";
 /// Event: failed (Warning).
 pub const EVENT_UPDATE_FAILED: &str = "UpdateFailed";
+/// Event: a malformed `syncWindows` entry, read as never open (Warning; sealbox only —
+/// ESO's webhook-less controller only logs it).
+pub const EVENT_INVALID_SYNC_WINDOW: &str = "InvalidSyncWindow";

@@ -14,6 +14,7 @@ use sha2::{Digest as _, Sha256};
 use super::hash;
 use super::keys::DataMap;
 use super::template::{self, Shape, TemplateSources};
+use super::windows::{self, SyncWindows};
 use crate::api::external::duration::{self, GoDuration};
 use crate::api::external::external_secret::Target;
 use crate::api::external::{
@@ -59,7 +60,7 @@ pub enum Refresh {
 }
 
 /// The ExternalSecret's policies, validated and defaulted.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Policies {
     /// creationPolicy.
     pub creation: Creation,
@@ -71,6 +72,10 @@ pub struct Policies {
     pub interval: GoDuration,
     /// target.immutable.
     pub immutable: bool,
+    /// syncWindows (gate periodic refreshes only); `None`: always allowed.
+    pub windows: Option<SyncWindows>,
+    /// What is malformed in `syncWindows` (never open, as in ESO; reported, not refused).
+    pub window_problems: Vec<String>,
 }
 
 /// The default `refreshInterval` (ESO's CRD default, applied in code).
@@ -138,12 +143,18 @@ impl Policies {
                 duration::parse(text).map_err(|e| format!("spec.refreshInterval: {e}"))?
             }
         };
+        let windows::Parsed {
+            windows,
+            problems: window_problems,
+        } = windows::parse(es.spec.sync_windows.as_ref());
         Ok(Policies {
             creation,
             deletion,
             refresh,
             interval,
             immutable: target.and_then(|t| t.immutable).unwrap_or(false),
+            windows,
+            window_problems,
         })
     }
 }
@@ -215,7 +226,8 @@ pub fn wave_due(refresh_time: Timestamp, interval: Duration, store: &str) -> Tim
     Timestamp::from_nanosecond(aligned).unwrap_or(refresh_time)
 }
 
-/// ESO `shouldRefresh` (with the store's refresh wave for periodic refreshes).
+/// ESO `shouldRefresh` (with the store's refresh wave for periodic refreshes, and
+/// `syncWindows` gating them).
 pub fn should_refresh(es: &ExternalSecret, p: &Policies, now: Timestamp) -> bool {
     let status = es.status.as_ref();
     let synced = status
@@ -241,12 +253,15 @@ pub fn should_refresh(es: &ExternalSecret, p: &Policies, now: Timestamp) -> bool
             }
             let interval = p.interval.to_std().unwrap_or_default();
             now >= wave_due(last, interval, &store_key(es))
+                && p.windows.as_ref().is_none_or(|w| w.allows(now))
         }
     }
 }
 
 /// When to look again after a sync (ESO `getRequeueResult`, aligned to the store's
-/// wave); `None` when nothing is periodic.
+/// wave); `None` when nothing is periodic. A refresh that is due but blocked by
+/// `syncWindows` waits for the next moment the windows allow one (ESO retries at once,
+/// in a loop); when they never will, it looks again after one interval.
 pub fn requeue_after(
     es: &ExternalSecret,
     p: &Policies,
@@ -257,7 +272,13 @@ pub fn requeue_after(
         return None;
     }
     let interval = p.interval.to_std().unwrap_or_default();
-    let due = wave_due(refreshed_at, interval, &store_key(es));
+    let mut due = wave_due(refreshed_at, interval, &store_key(es)).max(now);
+    if let Some(w) = &p.windows {
+        due = match w.next_allowed(due) {
+            Some(at) => at,
+            None => return Some(interval.max(Duration::from_secs(1))),
+        };
+    }
     let wait = due.duration_since(now);
     Some(if wait.is_negative() {
         Duration::from_millis(100)

@@ -35,8 +35,8 @@ use crate::reconcile::external::keys::DataMap;
 use crate::reconcile::external::plan::{self, Deletion, Outcome, Policies};
 use crate::reconcile::external::template::TemplateSources;
 use crate::reconcile::external::{
-    EVENT_CREATED, EVENT_DELETED, EVENT_UPDATE_FAILED, EVENT_UPDATED, READY, REASON_DELETED,
-    REASON_MISSING, REASON_SYNCED, REASON_SYNCED_ERROR, hash,
+    EVENT_CREATED, EVENT_DELETED, EVENT_INVALID_SYNC_WINDOW, EVENT_UPDATE_FAILED, EVENT_UPDATED,
+    READY, REASON_DELETED, REASON_MISSING, REASON_SYNCED, REASON_SYNCED_ERROR, hash,
 };
 
 /// A reconcile failed on the Kubernetes side (the error policy backs off).
@@ -212,6 +212,17 @@ async fn reconcile_inner(es: &ExternalSecret, shared: &Shared) -> Result<Action,
     } else {
         None
     };
+
+    // A malformed sync window never blocks a sync (ESO reads it as never open); say so
+    // on each sync, since no webhook refused it.
+    for problem in &policies.window_problems {
+        publish(
+            shared,
+            es,
+            PlannedEvent::warning(EVENT_INVALID_SYNC_WINDOW, problem.clone()),
+        )
+        .await;
+    }
 
     // Read the provider.
     let requests = match data::requests(&es.spec) {

@@ -172,6 +172,131 @@ fn refresh_decision_like_eso_in_store_waves() {
     assert_eq!(r, due.duration_since(ts(1600)).unsigned_abs());
 }
 
+fn at(text: &str) -> Timestamp {
+    text.parse().unwrap()
+}
+
+fn with_windows(mut es: ExternalSecret, kind: &str, list: &[(&str, &str)]) -> ExternalSecret {
+    use crate::api::external::external_secret::{SyncWindow, SyncWindows as Spec};
+    es.spec.sync_windows = Some(Spec {
+        kind: kind.into(),
+        windows: list
+            .iter()
+            .map(|(s, d)| SyncWindow {
+                schedule: (*s).into(),
+                duration: (*d).into(),
+            })
+            .collect(),
+    });
+    es
+}
+
+#[test]
+fn sync_windows_gate_only_periodic_refreshes() {
+    // Allowed 22:00-00:00 UTC daily; refresh every 10 minutes.
+    let mut base = with_windows(es(None, None), "allow", &[("0 22 * * *", "2h")]);
+    base.spec.refresh_interval = Some("10m".into());
+    let p = Policies::of(&base).unwrap();
+    assert!(p.windows.is_some() && p.window_problems.is_empty());
+    let last = at("2026-06-01T12:00:00Z");
+    let synced = synced_at(base.clone(), last.as_second());
+    let later = at("2026-06-01T15:00:00Z"); // long overdue, but outside the window
+    assert!(!should_refresh(&synced, &p, later), "periodic: gated");
+    assert!(
+        should_refresh(&synced, &p, at("2026-06-01T22:30:00Z")),
+        "inside the window"
+    );
+    // Never synced, changed and force-synced objects are not gated.
+    assert!(should_refresh(&base, &p, later), "never synced");
+    let mut changed = synced.clone();
+    changed.metadata.generation = Some(2);
+    assert!(should_refresh(&changed, &p, later), "spec change");
+    let mut forced = synced.clone();
+    forced.metadata.annotations = Some(BTreeMap::from([(
+        "external-secrets.io/force-sync".to_owned(),
+        "now".to_owned(),
+    )]));
+    assert!(should_refresh(&forced, &p, later), "force-sync");
+    // Blocked: sleep until the window opens, not in a loop, not a whole interval.
+    assert_eq!(
+        requeue_after(&synced, &p, last, later),
+        Some(Duration::from_secs(7 * 3600)),
+        "15:00 -> 22:00"
+    );
+    // Inside the window: the ordinary wave.
+    let inside = at("2026-06-01T22:30:00Z");
+    let r = requeue_after(&synced, &p, inside, inside).unwrap();
+    assert!(
+        r <= Duration::from_secs(600) && r > Duration::from_secs(500),
+        "{r:?}"
+    );
+    // A due refresh that would land after the window closes waits for the next one.
+    let near_close = at("2026-06-01T23:55:00Z");
+    assert_eq!(
+        requeue_after(&synced, &p, near_close, near_close),
+        Some(Duration::from_secs(22 * 3600 + 5 * 60)),
+        "23:55 + 10m is outside; next opening 22:00 the next day"
+    );
+
+    // Deny 01:00-05:00: blocked inside, the requeue lands just after it closes.
+    let mut deny = with_windows(es(None, None), "deny", &[("0 1 * * *", "4h")]);
+    deny.spec.refresh_interval = Some("10m".into());
+    let pd = Policies::of(&deny).unwrap();
+    let deny_synced = synced_at(deny, at("2026-06-01T00:30:00Z").as_second());
+    assert!(!should_refresh(
+        &deny_synced,
+        &pd,
+        at("2026-06-01T02:00:00Z")
+    ));
+    assert!(should_refresh(
+        &deny_synced,
+        &pd,
+        at("2026-06-01T05:00:01Z")
+    ));
+    assert_eq!(
+        requeue_after(
+            &deny_synced,
+            &pd,
+            at("2026-06-01T00:58:00Z"),
+            at("2026-06-01T00:58:00Z")
+        ),
+        Some(Duration::from_secs(4 * 3600 + 2 * 60 + 1)),
+        "00:58 + 10m falls in the window; 05:00:01 is the first allowed moment"
+    );
+
+    // A deny window that never closes: look again after one interval, never spin.
+    let mut stuck = with_windows(es(None, None), "deny", &[("@every 1m", "1h")]);
+    stuck.spec.refresh_interval = Some("10m".into());
+    let ps = Policies::of(&stuck).unwrap();
+    let stuck = synced_at(stuck, last.as_second());
+    assert!(!should_refresh(&stuck, &ps, later));
+    assert_eq!(
+        requeue_after(&stuck, &ps, last, later),
+        Some(Duration::from_secs(600))
+    );
+}
+
+#[test]
+fn malformed_sync_windows_never_block_the_first_sync() {
+    // ESO: a window with a bad schedule is never open; only periodic refreshes are gated.
+    let mut bad = with_windows(es(None, None), "allow", &[("every night", "2h")]);
+    bad.spec.refresh_interval = Some("10m".into());
+    let p = Policies::of(&bad).expect("not refused");
+    assert_eq!(p.window_problems.len(), 1);
+    assert!(
+        p.window_problems[0].contains("spec.syncWindows.windows[0].schedule"),
+        "{:?}",
+        p.window_problems
+    );
+    let now = at("2026-06-01T23:00:00Z");
+    assert!(should_refresh(&bad, &p, now), "first sync happens");
+    let synced = synced_at(bad, at("2026-06-01T12:00:00Z").as_second());
+    assert!(
+        !should_refresh(&synced, &p, now),
+        "an allow list with no open window blocks periodic refreshes"
+    );
+}
+
 #[test]
 fn objects_of_one_store_share_a_wave_and_stores_are_spread() {
     let interval = Duration::from_secs(600);
