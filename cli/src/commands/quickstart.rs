@@ -1,6 +1,7 @@
 //! `sealbox quickstart`: on a machine with nothing set up, show the whole loop in one
 //! command — create the local keyring (never touching an existing one), seal an example
-//! Secret, open it again, and print what to run next.
+//! Secret, open it again, do the same with a SOPS file, render a directory of encrypted
+//! manifests as the Argo CD plugin does, and print what to run next.
 //!
 //! It is a list of small steps sharing a [`Context`], so other jobs (SOPS files, ...) can
 //! add theirs without touching the existing ones.
@@ -9,12 +10,13 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use rand::Rng as _;
-use sealbox_controller::api::{SealedSecret, UnsealOptions, unseal};
+use sealbox_controller::api::{SealedSecret, UnsealOptions, parse_documents, unseal};
 use sealbox_keys::sealing::{KeySize, Keyring};
 use sealbox_keys::sops;
 use zeroize::Zeroizing;
 
 use super::keys::{InitOutcome, init};
+use super::render;
 use super::seal::input::InputSecret;
 use super::seal::output::{Format, render, sealed_secret_value};
 use super::seal::{SealRules, seal_secret};
@@ -53,6 +55,10 @@ pub const STEPS: &[Step] = &[
         step_sops_encrypt,
     ),
     ("SOPS: decrypt it again", step_sops_decrypt),
+    (
+        "GitOps: render a directory of encrypted manifests as Argo CD would",
+        step_render,
+    ),
     ("what to run next", step_next),
 ];
 
@@ -263,6 +269,131 @@ fn step_sops_decrypt(cx: &mut Context) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The Argo CD Config Management Plugin's `generate` command (`sealbox render .` in the
+/// Application's directory, see `deploy/argocd/plugin.yaml`) on a small directory: the
+/// encrypted example, a second encrypted Secret and a plain ConfigMap. The render happens in
+/// memory; only names are printed, and every document is compared with its original.
+fn step_render(cx: &mut Context) -> anyhow::Result<()> {
+    let (plaintext, encrypted) = cx.sops_example.as_ref().expect("encrypt step ran");
+    let recipient = cx
+        .dir
+        .age_recipient()?
+        .ok_or_else(|| fail(Code::Keyring, "the keyring's age identity disappeared"))?;
+    let token: String = rand::thread_rng()
+        .sample_iter(rand::distributions::Alphanumeric)
+        .take(32)
+        .map(char::from)
+        .collect();
+    let token_plain = Zeroizing::new(format!(
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: quickstart-api-token\n  namespace: {EXAMPLE_NAMESPACE}\ntype: Opaque\nstringData:\n  token: {token}\n"
+    ));
+    let options = sops::EncryptOptions {
+        key_groups: vec![vec![
+            sops::Recipient::parse(&recipient).map_err(|e| fail(Code::Keyring, e.to_string()))?,
+        ]],
+        rule: sops::EncryptionRule::from_fields(
+            None,
+            None,
+            None,
+            Some("^(data|stringData)$"),
+            None,
+            None,
+        )
+        .map_err(|e| fail(Code::Generic, e.to_string()))?,
+        ..Default::default()
+    };
+    let token_encrypted = sops::encrypt(
+        token_plain.as_bytes(),
+        sops::Format::Yaml,
+        &options,
+        jiff::Timestamp::now().as_second(),
+        &mut rand::thread_rng(),
+    )
+    .map_err(|e| {
+        fail(
+            Code::Generic,
+            format!("the render example did not encrypt: {e}"),
+        )
+    })?;
+    let settings = format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: quickstart-settings\n  namespace: {EXAMPLE_NAMESPACE}\ndata:\n  color: blue\n"
+    );
+    // Only encrypted files and the ConfigMap go to disk (a private temp dir, removed after).
+    let app = tempfile::Builder::new()
+        .prefix("sealbox-quickstart-app-")
+        .tempdir()
+        .map_err(|e| {
+            fail(
+                Code::Generic,
+                format!("cannot create a temp directory: {e}"),
+            )
+        })?;
+    // (file, its plaintext, its bytes on disk), in the path order render reads them.
+    let files: [(&str, &str, &[u8]); 3] = [
+        ("api-token.enc.yaml", &token_plain, &token_encrypted),
+        ("secret.enc.yaml", plaintext, encrypted),
+        ("settings.yaml", &settings, settings.as_bytes()),
+    ];
+    for (name, _, bytes) in &files {
+        let path = app.path().join(name);
+        std::fs::write(&path, bytes).map_err(|e| {
+            fail(
+                Code::Generic,
+                format!("cannot write {}: {e}", path.display()),
+            )
+        })?;
+    }
+    let args = render::Args {
+        path: app.path().to_path_buf(),
+        recursive: false,
+        kustomize_command: None,
+        no_kustomize: true,
+        root: None,
+        verbose: false,
+    };
+    let rendered = render::render(&args, &render::Decryptor::from_process(Some(&cx.dir)))?;
+    let output = Zeroizing::new(rendered.output);
+    let got = parse_documents("rendered", &output).map_err(|e| {
+        fail(
+            Code::Generic,
+            format!("the render output does not parse: {e}"),
+        )
+    })?;
+    println!(
+        "  app/ holds {} files; `sealbox render app/` (what the plugin runs) printed:\n",
+        files.len()
+    );
+    let mut matches = got.len() == files.len();
+    for ((name, plain, bytes), doc) in files.iter().zip(&got) {
+        let original = parse_documents(name, plain)
+            .map_err(|e| fail(Code::Generic, format!("{name}: {e}")))?;
+        matches &= original.len() == 1 && original[0].value == doc.value;
+        let meta = &doc.value["metadata"];
+        println!(
+            "    {name:<20} -> {} {}/{}: {}",
+            doc.value["kind"].as_str().unwrap_or_default(),
+            meta["namespace"].as_str().unwrap_or_default(),
+            meta["name"].as_str().unwrap_or_default(),
+            if bytes == &plain.as_bytes() {
+                "passed through unchanged"
+            } else {
+                "decrypted (MAC verified)"
+            }
+        );
+    }
+    if !matches {
+        return Err(fail(
+            Code::Generic,
+            "the rendered manifests differ from the originals",
+        ));
+    }
+    println!(
+        "\n  {} manifests, {} decrypted, each equal to its original (Argo CD reads them from stdout;\n  here they were compared in memory, not shown). deploy/argocd/ installs the plugin.",
+        rendered.documents, rendered.decrypted
+    );
+    Ok(())
+}
+
 fn step_next(cx: &mut Context) -> anyhow::Result<()> {
     let keyring = if cx.dir.root() == default_dir_hint().as_path() {
         String::new()
@@ -284,6 +415,11 @@ fn step_next(cx: &mut Context) -> anyhow::Result<()> {
   sealbox{keyring} decrypt secret.yaml                 # like sops decrypt (sops -d)
   sealbox{keyring} edit secret.yaml                    # like sops edit (sops secret.yaml)
   ln -s \"$(command -v sealbox)\" ~/bin/sops           # sops' own command line, e.g. for helm-secrets"
+    );
+    println!(
+        "  sealbox{keyring} render app/                         # Argo CD plugin: manifests, decrypted
+  sealbox{keyring} keys export-age --flux | kubectl apply -f - # the Secret Flux decrypts with
+  helm install NAME CHART --post-renderer sealbox --post-renderer-args render --post-renderer-args -"
     );
     Ok(())
 }

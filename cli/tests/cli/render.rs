@@ -477,3 +477,41 @@ fn krm_function_passes_other_items_through_and_reports_bad_configs() {
         err(&out)
     );
 }
+
+/// `sealbox quickstart` ends by rendering a directory of encrypted manifests the way the
+/// Argo CD plugin does; it shows names only, never the decrypted values.
+#[test]
+fn quickstart_renders_a_directory_like_the_argo_cd_plugin() {
+    let home = tempfile::tempdir().unwrap();
+    let tmp = home.path().join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    let mut cmd = sealbox(home.path());
+    cmd.env("TMPDIR", &tmp).arg("quickstart");
+    let out = stdout(run(cmd));
+    let step = out
+        .split("\n[")
+        .find(|s| s.contains("render a directory of encrypted manifests"))
+        .unwrap_or_else(|| panic!("no render step:\n{out}"));
+    for line in [
+        "api-token.enc.yaml   -> Secret demo/quickstart-api-token: decrypted (MAC verified)",
+        "secret.enc.yaml      -> Secret demo/quickstart-credentials: decrypted (MAC verified)",
+        "settings.yaml        -> ConfigMap demo/quickstart-settings: passed through unchanged",
+        "3 manifests, 2 decrypted, each equal to its original",
+    ] {
+        assert!(step.contains(line), "{line:?} missing:\n{step}");
+    }
+    assert!(out.contains("sealbox render app/"), "next steps:\n{out}");
+    assert!(out.contains("--post-renderer-args render --post-renderer-args -"));
+    // The random values (24 and 32 letters and digits) appear only encrypted.
+    for line in out.lines().map(str::trim) {
+        for (key, len) in [("token: ", 32), ("password: ", 24)] {
+            if let Some(v) = line.strip_prefix(key) {
+                let clear = v.len() == len && v.chars().all(|c| c.is_ascii_alphanumeric());
+                assert!(!clear, "a value is shown: {line}");
+            }
+        }
+    }
+    // The app directory was made in TMPDIR and is gone.
+    let leftovers: Vec<_> = std::fs::read_dir(&tmp).unwrap().collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
