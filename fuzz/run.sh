@@ -22,7 +22,8 @@ if [ $# -gt 0 ]; then
 else
     mapfile -t targets < <(cargo fuzz list)
 fi
-[ -d corpus ] || ./seed.sh corpus >/dev/null
+# (Re)seed every run: new targets get their seeds, existing corpora keep what they grew.
+./seed.sh corpus >/dev/null
 mkdir -p logs
 
 cargo fuzz build -s none >/dev/null

@@ -124,6 +124,50 @@ done <<'TEMPLATES'
 {{ now | date "2006-01-02" }} {{ "a,b" | splitList "," | first }}
 TEMPLATES
 
+# --- KRM ResourceList / generator configs (sealbox krm, KSOPS) ------------------------------
+seed krm_resource_list function-config.yaml <<'YAML'
+apiVersion: config.kubernetes.io/v1
+kind: ResourceList
+items:
+- apiVersion: v1
+  kind: ConfigMap
+  metadata: {name: keep}
+  data: {a: "1"}
+functionConfig:
+  apiVersion: sealbox.dev/v1alpha1
+  kind: SopsGenerator
+  metadata: {name: gen}
+  files: [./secret.enc.yaml]
+YAML
+seed krm_resource_list ksops-item.yaml <<'YAML'
+apiVersion: config.kubernetes.io/v1
+kind: ResourceList
+items:
+- apiVersion: viaduct.ai/v1
+  kind: ksops
+  metadata:
+    name: app
+    annotations: {config.kubernetes.io/function: "exec:\n  path: ksops\n"}
+  secretFrom:
+  - metadata: {name: app, annotations: {kustomize.config.k8s.io/needs-hash: "true"}}
+    type: Opaque
+    files: [./app.enc.conf, config.yaml=./cfg.enc.yaml]
+    binaryFiles: [./cert.enc.p12]
+    envs: [./app.enc.env]
+YAML
+seed krm_resource_list legacy-config.yaml <<'YAML'
+apiVersion: viaduct.ai/v1
+kind: ksops
+metadata: {name: legacy}
+files: [a.enc.yaml, b.enc.json]
+---
+apiVersion: sealbox.dev/v1alpha1
+kind: SopsGenerator
+metadata: {name: second}
+secretFrom: [{metadata: {name: s}, files: [k=v]}]
+YAML
+printf '# c\nexport A=1\nB="two\\nlines"\nC=\x27single\x27\n' | seed krm_resource_list env-file
+
 for dir in "$out"/*/; do
     printf '%-18s %4d seeds\n' "$(basename "$dir")" "$(find "$dir" -type f | wc -l)"
 done

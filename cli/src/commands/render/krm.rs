@@ -34,22 +34,16 @@ use std::process::ExitCode;
 use base64::Engine as _;
 use sealbox_controller::api::parse_documents;
 use sealbox_keys::sops::{Format, OpenedFile};
-use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
+use super::resource_list::{
+    GeneratorConfig, InputError, parse_config, parse_env_lines, read_resource_list, split_entry,
+    unquote_env,
+};
 use super::{Decryptor, parallel_map};
 use crate::Global;
 use crate::exit::{Code, exit_code_of, fail};
 use crate::keyring_dir::KeyringDir;
-
-/// Our generator config kind.
-pub const SEALBOX_API_VERSION: &str = "sealbox.dev/v1alpha1";
-/// Our generator config kind.
-pub const SEALBOX_KIND: &str = "SopsGenerator";
-/// KSOPS' generator config (drop-in migration).
-pub const KSOPS_API_VERSION: &str = "viaduct.ai/v1";
-/// KSOPS' generator config kind.
-pub const KSOPS_KIND: &str = "ksops";
 
 /// Run as a kustomize KRM function (no argument) or legacy exec plugin (config file).
 #[derive(Debug, clap::Args)]
@@ -119,101 +113,6 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<()> {
     out.write_all(output.as_bytes())
         .and_then(|()| out.flush())
         .map_err(|e| fail(Code::CouldNotWriteOutput, format!("writing to stdout: {e}")))
-}
-
-/// One `secretFrom` entry.
-#[derive(Clone, Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct SecretFrom {
-    /// The Secret's metadata (name, namespace, labels, annotations — kustomize generator
-    /// options such as `kustomize.config.k8s.io/needs-hash` pass through).
-    #[serde(default)]
-    pub metadata: Map<String, Value>,
-    /// The Secret type.
-    #[serde(default, rename = "type")]
-    pub type_: Option<String>,
-    /// `path` or `key=path`: decrypted text into `stringData`.
-    #[serde(default)]
-    pub files: Vec<String>,
-    /// `path` or `key=path`: decrypted bytes into `data` (base64).
-    #[serde(default)]
-    pub binary_files: Vec<String>,
-    /// dotenv files: one `stringData` key per variable.
-    #[serde(default)]
-    pub envs: Vec<String>,
-}
-
-/// A generator config (`SopsGenerator` or KSOPS' `ksops`).
-#[derive(Clone, Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct GeneratorConfig {
-    /// apiVersion.
-    pub api_version: String,
-    /// kind.
-    pub kind: String,
-    /// metadata (its name is used in messages).
-    #[serde(default)]
-    pub metadata: Map<String, Value>,
-    /// Encrypted manifests, emitted decrypted.
-    #[serde(default)]
-    pub files: Vec<String>,
-    /// Secrets built from encrypted files.
-    #[serde(default)]
-    pub secret_from: Vec<SecretFrom>,
-}
-
-impl GeneratorConfig {
-    fn label(&self) -> String {
-        let name = self
-            .metadata
-            .get("name")
-            .and_then(Value::as_str)
-            .unwrap_or("<unnamed>");
-        format!("{} {} {name}", self.api_version, self.kind)
-    }
-}
-
-/// Whether an object is a generator config this mode handles.
-pub fn is_generator_config(v: &Value) -> bool {
-    let api = v.get("apiVersion").and_then(Value::as_str);
-    let kind = v.get("kind").and_then(Value::as_str);
-    matches!(
-        (api, kind),
-        (Some(SEALBOX_API_VERSION), Some(SEALBOX_KIND))
-            | (Some(KSOPS_API_VERSION), Some(KSOPS_KIND))
-    )
-}
-
-fn parse_config(v: &Value, origin: &str) -> anyhow::Result<GeneratorConfig> {
-    let config: GeneratorConfig = serde_json::from_value(v.clone()).map_err(|e| {
-        fail(
-            Code::MalformedInput,
-            format!("{origin}: invalid generator config: {e}"),
-        )
-    })?;
-    if config.files.is_empty() && config.secret_from.is_empty() {
-        return Err(fail(
-            Code::MalformedInput,
-            format!(
-                "{origin}: {}: expected `files` or `secretFrom`",
-                config.label()
-            ),
-        ));
-    }
-    Ok(config)
-}
-
-/// A `key=path` or `path` entry.
-fn split_entry(entry: &str) -> (String, &str) {
-    match entry.split_once('=') {
-        Some((key, path)) if !key.is_empty() => (key.to_owned(), path),
-        _ => (
-            Path::new(entry)
-                .file_name()
-                .map_or_else(|| entry.to_owned(), |n| n.to_string_lossy().into_owned()),
-            entry,
-        ),
-    }
 }
 
 /// What one decryption job is for.
@@ -294,44 +193,10 @@ fn run_job(job: &Job, decryptor: &Decryptor) -> anyhow::Result<Part> {
             } else {
                 let text = String::from_utf8(opened.plaintext().to_vec())
                     .map_err(|_| fail(Code::MalformedInput, "decrypted env file is not UTF-8"))?;
-                Part::Env(parse_env_lines(&text)?)
+                Part::Env(parse_env_lines(&text).map_err(input_failure)?)
             }
         }
     })
-}
-
-/// godotenv's quoting: `"…"` (with `\n` escapes) and `'…'` are unwrapped.
-fn unquote_env(v: &str) -> String {
-    let v = v.trim();
-    if v.len() >= 2 && v.starts_with('"') && v.ends_with('"') {
-        return v[1..v.len() - 1]
-            .replace("\\n", "\n")
-            .replace("\\\"", "\"")
-            .replace("\\\\", "\\");
-    }
-    if v.len() >= 2 && v.starts_with('\'') && v.ends_with('\'') {
-        return v[1..v.len() - 1].to_owned();
-    }
-    v.to_owned()
-}
-
-fn parse_env_lines(text: &str) -> anyhow::Result<Vec<(String, String)>> {
-    let mut out = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let line = line.strip_prefix("export ").unwrap_or(line);
-        let Some((k, v)) = line.split_once('=') else {
-            return Err(fail(
-                Code::MalformedInput,
-                format!("line {}: expected KEY=VALUE", i + 1),
-            ));
-        };
-        out.push((k.trim().to_owned(), unquote_env(v)));
-    }
-    Ok(out)
 }
 
 /// What a set of configs generates: objects (in config order: `files` first, then
@@ -481,6 +346,17 @@ fn generate(
     })
 }
 
+/// A `ResourceList`/config problem as a CLI failure: no usable config is the wrong kind of
+/// input (exit 11), anything else malformed input (exit 10).
+fn input_failure(e: InputError) -> anyhow::Error {
+    let code = if e.is_wrong_kind() {
+        Code::WrongKind
+    } else {
+        Code::MalformedInput
+    };
+    fail(code, e.to_string())
+}
+
 /// The legacy exec plugin: `CONFIG` file in, YAML stream out.
 pub fn legacy_plugin(config_path: &Path, decryptor: &Decryptor) -> anyhow::Result<String> {
     let origin = config_path.display().to_string();
@@ -490,7 +366,10 @@ pub fn legacy_plugin(config_path: &Path, decryptor: &Decryptor) -> anyhow::Resul
         parse_documents(&origin, &text).map_err(|e| fail(Code::MalformedInput, e.to_string()))?;
     let mut configs = Vec::new();
     for d in &docs {
-        configs.push((parse_config(&d.value, &origin)?, origin.clone()));
+        configs.push((
+            parse_config(&d.value, &origin).map_err(input_failure)?,
+            origin.clone(),
+        ));
     }
     let generated = generate(&configs, decryptor)?;
     Ok(super::stream::join_documents(
@@ -508,56 +387,13 @@ pub fn legacy_plugin(config_path: &Path, decryptor: &Decryptor) -> anyhow::Resul
 pub fn krm_function(input: &str, decryptor: &Decryptor) -> anyhow::Result<String> {
     let docs =
         parse_documents("<stdin>", input).map_err(|e| fail(Code::MalformedInput, e.to_string()))?;
-    let list = match docs.as_slice() {
-        [one] if one.value.get("kind").and_then(Value::as_str) == Some("ResourceList") => {
-            &one.value
-        }
-        _ => {
-            return Err(fail(
-                Code::WrongKind,
-                "<stdin>: expected one ResourceList (config.kubernetes.io/v1) — run by kustomize as an exec function, or give the config file as the argument (legacy exec plugin)",
-            ));
-        }
-    };
-    let items: Vec<Value> = list
-        .get("items")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    let mut configs = Vec::new();
-    let mut others = Vec::new();
-    for (i, item) in items.into_iter().enumerate() {
-        if is_generator_config(&item) {
-            configs.push((
-                parse_config(&item, &format!("<stdin>: items[{i}]"))?,
-                format!("items[{i}]"),
-            ));
-        } else {
-            others.push(item);
-        }
-    }
-    if configs.is_empty()
-        && let Some(fc) = list
-            .get("functionConfig")
-            .filter(|v| is_generator_config(v))
-    {
-        configs.push((
-            parse_config(fc, "<stdin>: functionConfig")?,
-            "functionConfig".to_owned(),
-        ));
-    }
-    if configs.is_empty() {
-        return Err(fail(
-            Code::WrongKind,
-            format!(
-                "<stdin>: no generator config: expected functionConfig or an item of kind {SEALBOX_API_VERSION} {SEALBOX_KIND} or {KSOPS_API_VERSION} {KSOPS_KIND}"
-            ),
-        ));
-    }
-    let generated = generate(&configs, decryptor)?;
+    let input =
+        read_resource_list(docs.into_iter().map(|d| d.value).collect()).map_err(input_failure)?;
+    let generated = generate(&input.configs, decryptor)?;
+    let mut others = input.others;
     others.extend(generated.objects);
     let out = json!({
-        "apiVersion": list.get("apiVersion").cloned().unwrap_or_else(|| json!("config.kubernetes.io/v1")),
+        "apiVersion": input.api_version.unwrap_or_else(|| json!("config.kubernetes.io/v1")),
         "kind": "ResourceList",
         "items": others,
     });
@@ -568,42 +404,6 @@ pub fn krm_function(input: &str, decryptor: &Decryptor) -> anyhow::Result<String
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn entries_take_the_file_name_or_an_explicit_key() {
-        assert_eq!(
-            split_entry("./a/b.enc.yaml"),
-            ("b.enc.yaml".to_owned(), "./a/b.enc.yaml")
-        );
-        assert_eq!(
-            split_entry("config.yaml=./b.enc.yaml"),
-            ("config.yaml".to_owned(), "./b.enc.yaml")
-        );
-    }
-
-    #[test]
-    fn env_values_are_unquoted_like_godotenv() {
-        assert_eq!(unquote_env("\"a b\\nc\""), "a b\nc");
-        assert_eq!(unquote_env("'x y'"), "x y");
-        assert_eq!(unquote_env("plain"), "plain");
-        assert_eq!(
-            parse_env_lines("# c\nexport A=1\nB=\"two\"\n").unwrap(),
-            [
-                ("A".to_owned(), "1".to_owned()),
-                ("B".to_owned(), "two".to_owned())
-            ]
-        );
-        assert!(parse_env_lines("novalue\n").is_err());
-    }
-
-    #[test]
-    fn configs_need_files_or_secret_from() {
-        let v =
-            json!({"apiVersion": KSOPS_API_VERSION, "kind": KSOPS_KIND, "metadata": {"name": "x"}});
-        assert!(is_generator_config(&v));
-        let err = parse_config(&v, "cfg").unwrap_err().to_string();
-        assert!(err.contains("expected `files` or `secretFrom`"), "{err}");
-    }
 
     #[test]
     fn resource_list_without_config_is_refused() {

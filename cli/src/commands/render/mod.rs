@@ -23,6 +23,7 @@
 
 mod decrypt;
 pub mod krm;
+mod resource_list;
 mod source;
 mod stream;
 
