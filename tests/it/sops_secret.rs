@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt as _, BufReader};
 use tokio::process::Command;
 
-use crate::controller::{cluster, eventually, secret};
+use crate::controller::{Running, cluster, eventually, secret, test_config};
 
 const WAIT: Duration = Duration::from_secs(30);
 /// The controller's DEBUG lines for the two planner paths (`controller/src/run/sops.rs`).
@@ -359,4 +359,59 @@ fn real_sops_agrees_with_the_fixtures() {
 
     let out = run("tampered.enc.yaml");
     assert!(!out.status.success(), "sops must refuse the tampered file");
+}
+
+/// With a namespace scope (`--all-namespaces=false`, `--additional-namespaces`), SopsSecrets
+/// are watched only there, as SealedSecrets are: one elsewhere is never decrypted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scoped_controller_leaves_sopssecrets_of_other_namespaces_alone() {
+    let double = cluster(false).await;
+    double.install_crd(sops_secret::crd()).unwrap();
+    let text = std::fs::read_to_string(fixture_dir().join("db.enc.yaml")).unwrap();
+    let doc = parse_documents("db.enc.yaml", &text)
+        .unwrap()
+        .remove(0)
+        .value;
+    for ns in ["demo", "team-a"] {
+        double
+            .put(
+                "v1",
+                "secrets",
+                json!({
+                    "apiVersion": "v1", "kind": "Secret",
+                    "metadata": {"name": "sops-age", "namespace": ns},
+                    "data": {"identity.agekey": STANDARD.encode(alice_identity())}
+                }),
+            )
+            .unwrap();
+        let mut object = doc.clone();
+        object["metadata"]["namespace"] = json!(ns);
+        double
+            .put(sops_secret::API_VERSION, sops_secret::PLURAL, object)
+            .unwrap();
+    }
+    let mut config = test_config();
+    config.all_namespaces = false;
+    config.additional_namespaces = vec!["demo".into()];
+    let running = Running::start(&double, config).await;
+
+    let want = expected()["db"].clone();
+    eventually("demo/db decrypted", WAIT, || {
+        secret(&double, "demo", "db").is_some_and(|s| decoded_data(&s) == want["data"])
+    })
+    .await;
+    // Give the other namespace every chance to be (wrongly) picked up.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(secret(&double, "team-a", "db").is_none());
+    let other = double
+        .get(
+            sops_secret::API_VERSION,
+            sops_secret::PLURAL,
+            Some("team-a"),
+            "db",
+        )
+        .unwrap();
+    assert!(other.get("status").is_none(), "{other}");
+    assert_eq!(double.write_count("/namespaces/team-a/"), 0);
+    running.stop().await;
 }

@@ -215,9 +215,7 @@ pub async fn run(
     let sops_secrets = tokio::spawn(sops::run(
         client.clone(),
         sops::SopsOptions {
-            namespace: config
-                .watched_namespaces()
-                .and_then(|n| (n.len() == 1).then(|| n[0].clone())),
+            namespaces: config.watched_namespaces(),
             reporter: CONTROLLER_NAME.to_owned(),
             instance: config.identity.clone(),
             concurrency: config.workers,

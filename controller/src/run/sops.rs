@@ -30,8 +30,9 @@ use crate::reconcile::sops::{
 /// Settings of the SopsSecret controller.
 #[derive(Clone, Debug)]
 pub struct SopsOptions {
-    /// Watched namespace (`None`: all).
-    pub namespace: Option<String>,
+    /// Watched namespaces (`None`: all), as for SealedSecrets: one watch per namespace,
+    /// so a SopsSecret elsewhere is never decrypted and no cluster-wide list is needed.
+    pub namespaces: Option<Vec<String>>,
     /// Event reporter (controller name) and instance.
     pub reporter: String,
     /// This replica.
@@ -65,9 +66,12 @@ pub enum ReconcileError {
     Join(String),
 }
 
-/// Whether the SopsSecret CRD is served.
-pub async fn crd_installed(client: &kube::Client) -> bool {
-    let api: Api<SopsSecret> = Api::all(client.clone());
+/// Whether the SopsSecret CRD is served (asked in `namespace`, or cluster-wide).
+pub async fn crd_installed(client: &kube::Client, namespace: Option<&str>) -> bool {
+    let api: Api<SopsSecret> = match namespace {
+        None => Api::all(client.clone()),
+        Some(ns) => Api::namespaced(client.clone(), ns),
+    };
     api.list_metadata(&kube::api::ListParams::default().limit(1))
         .await
         .is_ok()
@@ -79,8 +83,15 @@ pub async fn run(
     options: SopsOptions,
     shutdown: impl Future<Output = ()> + Send + Sync + Clone + 'static,
 ) {
+    let scopes: Vec<Option<String>> = match &options.namespaces {
+        None => vec![None],
+        Some(list) => list.iter().cloned().map(Some).collect(),
+    };
+    let Some(first) = scopes.first().cloned() else {
+        return;
+    };
     let mut logged = false;
-    while !crd_installed(&client).await {
+    while !crd_installed(&client, first.as_deref()).await {
         if !logged {
             tracing::info!(
                 "sopssecrets.sealbox.dev CRD is not installed; the SopsSecret controller waits for it"
@@ -92,13 +103,6 @@ pub async fn run(
             () = shutdown.clone() => return,
         }
     }
-    let (sops_api, secret_api): (Api<SopsSecret>, Api<Secret>) = match &options.namespace {
-        None => (Api::all(client.clone()), Api::all(client.clone())),
-        Some(ns) => (
-            Api::namespaced(client.clone(), ns),
-            Api::namespaced(client.clone(), ns),
-        ),
-    };
     let recorder = Recorder::new(
         client.clone(),
         Reporter {
@@ -110,18 +114,27 @@ pub async fn run(
         applier: Applier::new(client.clone(), recorder),
         backoff: Backoff::default(),
     });
-    tracing::info!("SopsSecret controller started");
-    Controller::new(sops_api, watcher::Config::default())
-        .owns(secret_api, watcher::Config::default())
-        .with_config(controller::Config::default().concurrency(options.concurrency.max(1)))
-        .graceful_shutdown_on(shutdown)
-        .run(reconcile, error_policy, context)
-        .for_each(|r| async move {
-            if let Err(e) = r {
-                tracing::debug!(error = %e, "SopsSecret controller event");
-            }
-        })
-        .await;
+    tracing::info!(namespaces = ?options.namespaces, "SopsSecret controller started");
+    let loops = scopes.into_iter().map(|scope| {
+        let (sops_api, secret_api): (Api<SopsSecret>, Api<Secret>) = match &scope {
+            None => (Api::all(client.clone()), Api::all(client.clone())),
+            Some(ns) => (
+                Api::namespaced(client.clone(), ns),
+                Api::namespaced(client.clone(), ns),
+            ),
+        };
+        Controller::new(sops_api, watcher::Config::default())
+            .owns(secret_api, watcher::Config::default())
+            .with_config(controller::Config::default().concurrency(options.concurrency.max(1)))
+            .graceful_shutdown_on(shutdown.clone())
+            .run(reconcile, error_policy, context.clone())
+            .for_each(|r| async move {
+                if let Err(e) = r {
+                    tracing::debug!(error = %e, "SopsSecret controller event");
+                }
+            })
+    });
+    futures::future::join_all(loops).await;
 }
 
 fn observed(s: &SopsSecret) -> ObservedStatus {
