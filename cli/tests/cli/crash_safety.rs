@@ -1109,3 +1109,50 @@ fn signals_during_edit_remove_the_plaintext_and_keep_the_file() {
         }
     }
 }
+
+#[test]
+fn kill_9_during_exec_file_removes_the_plaintext() {
+    let plain = plaintext_yaml(20, MARK);
+    let enc = encrypted(&plain);
+    for fifo in [false, true] {
+        let sb = Sandbox::new();
+        write_file(&sb.path("f.yaml"), &enc);
+        let probe = sb.home.join("probe.txt");
+        // The command records the file's mode and its own pid, then waits (without
+        // reading a FIFO: the plaintext stays pending in the private directory).
+        let command = format!(
+            "stat -c '%a' {{}} > '{p}.tmp'; echo $$ >> '{p}.tmp'; mv '{p}.tmp' '{p}'; exec sleep 60",
+            p = probe.display()
+        );
+        let mut args = vec!["exec-file"];
+        if !fifo {
+            args.push("--no-fifo");
+        }
+        args.extend(["f.yaml", command.as_str()]);
+        let mut child = sb
+            .sealbox()
+            .args(&args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !probe.exists() {
+            assert!(Instant::now() < deadline, "exec-file never ran its command");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let text = std::fs::read_to_string(&probe).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "600", "fifo={fifo}: the plaintext file is 0600");
+        assert_eq!(std::fs::read_dir(&sb.tmp).unwrap().count(), 1);
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let left = wait_for_cleanup(&sb);
+        assert!(left.is_empty(), "fifo={fifo}: left behind {left:#?}");
+        let _ = Command::new("kill")
+            .args(["-KILL", lines[1]])
+            .stderr(Stdio::null())
+            .status();
+        assert_eq!(std::fs::read(sb.path("f.yaml")).unwrap(), enc);
+    }
+}

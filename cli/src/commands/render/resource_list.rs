@@ -305,7 +305,7 @@ mod tests {
         let input = read_resource_list(vec![list]).unwrap();
         assert_eq!(input.configs.len(), 1);
         assert_eq!(input.configs[0].1, "items[1]");
-        assert_eq!(input.others, [cm.clone()]);
+        assert_eq!(input.others, std::slice::from_ref(&cm));
         // functionConfig only when no item is a config.
         let list = json!({"kind": "ResourceList", "items": [cm], "functionConfig": config});
         let input = read_resource_list(vec![list]).unwrap();
