@@ -180,6 +180,66 @@ async fn owner_policy_templates_status_events_and_drift_repair() {
     ctl.stop().await;
 }
 
+/// Start-up: ExternalSecrets that exist before the controller starts are reconciled only
+/// once the store caches have listed (never "store not found"), and without delay: the
+/// wait ends on the reflectors' own readiness flag. (kube's `Store::wait_until_ready` once
+/// lost this wake-up and the start hung until a timeout; the safety-net bound is 30 s.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn external_secrets_present_at_start_up_sync_promptly_and_find_their_stores() {
+    let double = cluster().await;
+    fake_store(&double, "app", &[]);
+    put_cluster_store(
+        &double,
+        "cluster-fake",
+        json!({"provider": {"fake": {"data": [{"key": "k", "value": "from-cluster-store"}]}}}),
+    );
+    for i in 0..10 {
+        put_es(
+            &double,
+            "app",
+            &format!("early-{i}"),
+            json!({
+                "secretStoreRef": if i % 2 == 0 {
+                    json!({"name": "fake"})
+                } else {
+                    json!({"name": "cluster-fake", "kind": "ClusterSecretStore"})
+                },
+                "data": [{"secretKey": "v", "remoteRef": {"key": if i % 2 == 0 { "plain" } else { "k" }}}]
+            }),
+        );
+    }
+    // The first store lists fail: the store caches fill a moment after the
+    // ExternalSecret cache, which a controller that did not wait for them would show.
+    double
+        .faults()
+        .add(sealbox_tests::apiserver::FaultRule::next(
+            Some("list"),
+            Some("secretstores"),
+            500,
+            4,
+        ));
+    let started = std::time::Instant::now();
+    let ctl = Running::start(&double, options()).await;
+    eventually("every early ExternalSecret synced", WAIT, || {
+        (0..10).all(|i| ready(&double, "app", &format!("early-{i}")).is_some_and(|r| r.0 == "True"))
+    })
+    .await;
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "start-up took {:?} (the safety-net bound is 30 s)",
+        started.elapsed()
+    );
+    for i in 0..10 {
+        let failures: Vec<Value> = double
+            .events_for("ExternalSecret", &format!("early-{i}"))
+            .into_iter()
+            .filter(|e| e["type"] == "Warning")
+            .collect();
+        assert!(failures.is_empty(), "early-{i}: {failures:?}");
+    }
+    ctl.stop().await;
+}
+
 /// Requests that wrote to `path_end` (a path suffix such as `/externalsecrets/x/status`).
 fn writes_to(double: &ApiServer, path_end: &str) -> Vec<String> {
     double
@@ -311,6 +371,7 @@ async fn sync_windows_gate_periodic_refreshes_and_never_the_first_sync() {
     for name in ["ungated", "denied", "malformed"] {
         eventually(&format!("{name} synced once"), WAIT, || {
             secret_data(&double, "app", name).is_some_and(|d| d["v"] == "v1")
+                && ready(&double, "app", name).is_some_and(|r| r.0 == "True")
         })
         .await;
     }
@@ -442,17 +503,30 @@ async fn merge_missing_delete_and_invalid_policies() {
     );
 
     // The remote secret disappears; force-sync: deletionPolicy Delete removes the Secret.
+    // The store and the ExternalSecret are two watches: a force-sync can reach the
+    // controller before the store change does (it then reads the old store, as ESO
+    // would), so force-sync again until the new store is seen.
     fake_store(&double, "app", &[]);
-    let mut temp = es_obj(&double, "app", "temp").unwrap();
-    temp["metadata"]["annotations"] = json!({"external-secrets.io/force-sync": "1"});
-    double
-        .put("external-secrets.io/v1", "externalsecrets", temp)
-        .unwrap();
-    eventually("temp deleted by deletionPolicy", WAIT, || {
+    let deleted = || {
         secret(&double, "app", "temp").is_none()
             && ready(&double, "app", "temp").is_some_and(|r| r.1 == "SecretDeleted")
-    })
-    .await;
+    };
+    for attempt in 0.. {
+        let mut temp = es_obj(&double, "app", "temp").unwrap();
+        temp["metadata"]["annotations"] =
+            json!({"external-secrets.io/force-sync": attempt.to_string()});
+        double
+            .put("external-secrets.io/v1", "externalsecrets", temp)
+            .unwrap();
+        let until = tokio::time::Instant::now() + Duration::from_secs(3);
+        while !deleted() && tokio::time::Instant::now() < until {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        if deleted() {
+            break;
+        }
+        assert!(attempt < 20, "temp deleted by deletionPolicy");
+    }
     assert!(
         !double
             .events_for("ExternalSecret", "temp")

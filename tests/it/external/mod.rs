@@ -10,6 +10,7 @@
 mod aws;
 mod binary;
 mod fake;
+mod targets;
 mod vault;
 
 use std::collections::BTreeMap;

@@ -186,6 +186,14 @@ async fn reconcile_inner(es: &ExternalSecret, shared: &Shared) -> Result<Action,
 
     let refresh = plan::should_refresh(es, &policies, started);
     let valid = plan::is_secret_valid(live.as_ref(), &policies);
+    tracing::debug!(
+        namespace = %namespace,
+        name = %name,
+        resource_version = es.metadata.resource_version.as_deref().unwrap_or(""),
+        refresh,
+        valid,
+        "ExternalSecret reconcile"
+    );
     if !refresh && valid {
         shared.backoff.succeeded(&uid);
         return Ok(requeue(es, &policies, started));

@@ -15,6 +15,7 @@ pub mod es;
 pub mod metrics;
 pub mod push;
 pub mod stores;
+pub mod watches;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -24,6 +25,7 @@ use futures::StreamExt as _;
 use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
 use k8s_openapi::api::core::v1::{Secret, ServiceAccount};
 use kube::api::{Api, PostParams};
+use kube::core::PartialObjectMeta;
 use kube::runtime::WatchStreamExt as _;
 use kube::runtime::controller::{self, Controller};
 use kube::runtime::events::{Recorder, Reporter};
@@ -39,11 +41,14 @@ use tokio::sync::Semaphore;
 use self::metrics::EsoMetrics;
 use self::stores::CredentialCache;
 use crate::api::external::{
-    ClusterExternalSecret, ClusterSecretStore, ExternalSecret, LABEL_MANAGED, PushSecret,
-    SecretStore,
+    ClusterExternalSecret, ClusterSecretStore, ExternalSecret, PushSecret, SecretStore,
 };
 use crate::apply::{Applier, Backoff};
 use crate::reconcile::external::store::{ProviderOptions, TokenSource};
+
+/// How long the ExternalSecret controller waits for the store caches at start-up before
+/// it starts anyway (a safety net; the wait normally ends after the first list).
+pub const STORE_CACHE_WAIT: Duration = Duration::from_secs(30);
 
 /// Settings of the External Secrets controllers.
 #[derive(Clone, Debug)]
@@ -240,28 +245,39 @@ pub async fn run(
     let layer = RequestLayer::new(options.layer.clone(), ProviderMetrics::new(metrics.clone()));
     let concurrency = options.concurrency.max(1);
 
-    let ss_ctl = Controller::new(
+    // The controllers own their reflectors: their readiness can be awaited by any number
+    // of tasks (see `watches` for why kube's own store readiness is not used).
+    let (ss_store, ss_ready, ss_stream) = watches::reflect(
         scoped::<SecretStore>(&client, scope.as_deref()),
         watcher::Config::default(),
-    )
-    .with_config(controller::Config::default().concurrency(concurrency));
-    let css_ctl = Controller::new(
+    );
+    let ss_ctl = Controller::for_stream(ss_stream, ss_store.clone())
+        .with_config(controller::Config::default().concurrency(concurrency));
+    let (css_store, css_ready, css_stream) = watches::reflect(
         Api::<ClusterSecretStore>::all(client.clone()),
         watcher::Config::default(),
-    )
-    .with_config(controller::Config::default().concurrency(concurrency));
-    // Secrets: metadata only, and only those carrying the managed label (ESO's memory fix
-    // #2625); a deleted or edited owned Secret triggers its ExternalSecret at once.
-    let es_ctl = Controller::new(
+    );
+    let css_ctl = Controller::for_stream(css_stream, css_store.clone())
+        .with_config(controller::Config::default().concurrency(concurrency));
+    // Managed Secrets, metadata only and label-filtered (ESO's memory fix #2625), mapped to
+    // the ExternalSecrets targeting them by name — not only through owner references,
+    // which only Owner targets carry: a deleted or edited target of any policy queues its
+    // ExternalSecret at once, and the planner decides (ESO's behaviour matrix).
+    let (es_store, _es_ready, es_stream) = watches::reflect(
         scoped::<ExternalSecret>(&client, scope.as_deref()),
         watcher::Config::default(),
-    )
-    .owns(
-        scoped::<Secret>(&client, scope.as_deref()),
-        watcher::Config::default().labels(&format!("{LABEL_MANAGED}=true")),
-    )
-    .with_config(controller::Config::default().concurrency(concurrency))
-    .graceful_shutdown_on(shutdown.clone());
+    );
+    let mapper_store = es_store.clone();
+    let es_ctl = Controller::for_stream(es_stream, es_store.clone())
+        .watches_stream(
+            watches::managed_secrets(scoped::<PartialObjectMeta<Secret>>(
+                &client,
+                scope.as_deref(),
+            )),
+            move |secret| watches::targeting(&mapper_store, &secret),
+        )
+        .with_config(controller::Config::default().concurrency(concurrency))
+        .graceful_shutdown_on(shutdown.clone());
     let recorder = Recorder::new(
         client.clone(),
         Reporter {
@@ -276,9 +292,9 @@ pub async fn run(
         metrics,
         backoff: Backoff::new(Duration::from_secs(1), options.backoff_cap),
         periodic: Arc::new(Semaphore::new(options.periodic_slots.max(1))),
-        secret_stores: ss_ctl.store(),
-        cluster_stores: css_ctl.store(),
-        external_secrets: es_ctl.store(),
+        secret_stores: ss_store,
+        cluster_stores: css_store,
+        external_secrets: es_store,
         prefetched: std::sync::Mutex::default(),
         credentials: CredentialCache::default(),
         tokens: Arc::new(KubeTokens {
@@ -317,20 +333,22 @@ pub async fn run(
                 .await;
         })
     };
-    // Stores must be known before ExternalSecrets ask for them.
-    // (Bounded: an ExternalSecret whose store is not cached yet is retried with backoff.)
+    // Stores must be known before ExternalSecrets ask for them (an ExternalSecret whose
+    // store is not cached yet would report it missing and back off). The wait ends when
+    // both store reflectors have listed; the bound is only a safety net for an API server
+    // that cannot list them (the store controllers keep retrying; so do ExternalSecrets).
     let ready = async {
-        let _ = shared.secret_stores.wait_until_ready().await;
+        ss_ready.wait().await;
         tracing::debug!("SecretStore cache ready");
-        let _ = shared.cluster_stores.wait_until_ready().await;
+        css_ready.wait().await;
         tracing::debug!("ClusterSecretStore cache ready");
     };
-    if tokio::time::timeout(Duration::from_secs(3), ready)
-        .await
-        .is_err()
-    {
+    if tokio::time::timeout(STORE_CACHE_WAIT, ready).await.is_err() {
         tracing::warn!(
-            "store caches not ready after 3 s; starting the ExternalSecret controller anyway"
+            secret_stores_listed = ss_ready.is_ready(),
+            cluster_secret_stores_listed = css_ready.is_ready(),
+            wait_s = STORE_CACHE_WAIT.as_secs(),
+            "store caches not listed yet; starting the ExternalSecret controller anyway"
         );
     }
 

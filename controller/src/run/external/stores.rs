@@ -205,6 +205,7 @@ pub async fn client_for(
     store: &FoundStore,
     es_namespace: &str,
 ) -> Result<Arc<StoreClient>, StoreProblem> {
+    tracing::debug!(kind = store.kind.as_str(), name = %store.name, revision = %store.resource_version, "store client");
     let class = store.spec.controller.clone().unwrap_or_default();
     if !class.is_empty() && class != shared.options.controller_class {
         return Err(StoreProblem::OtherClass {
