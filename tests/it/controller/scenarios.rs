@@ -368,6 +368,12 @@ async fn an_unmanaged_secret_is_not_taken_over_until_annotated_managed() {
     );
     let untouched = secret(&double, "demo", "db-credentials").unwrap();
     assert_eq!(untouched["data"], json!({"mine": "bm90IHlvdXJz"}));
+    // The event follows the status write; retries (backoff) do not repeat it.
+    eventually("its event", WAIT, || {
+        !events_with(&double, "db-credentials", "ErrUpdateFailed").is_empty()
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(
         events_with(&double, "db-credentials", "ErrUpdateFailed").len(),
         1
