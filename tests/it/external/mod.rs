@@ -10,6 +10,7 @@
 mod aws;
 mod binary;
 mod fake;
+mod priority;
 mod targets;
 mod vault;
 
