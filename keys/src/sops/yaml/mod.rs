@@ -245,11 +245,21 @@ impl<'a> Builder<'a, '_> {
         };
         let tag_start = s.tag_start.filter(|t| *t < s.span.0);
         let content_indent = if matches!(s.style, ScalarStyle::Literal | ScalarStyle::Folded) {
-            let first_content = self.text[s.span.0..]
+            // The first line with content sets a block's indentation (YAML's auto-detection).
+            // Leading blank lines — empty, or spaces only and possibly less indented — do
+            // not: taking the first line after the header put an encrypted value at column
+            // 0 or 1 under `|-`, where it no longer belongs to the block (fuzz finding). A
+            // block of only blank lines gets one column more than its header.
+            let header = s.span.0.min(s.span.1);
+            let body_start = self.text[header..s.span.1]
                 .find('\n')
-                .map_or(s.span.1, |i| s.span.0 + i + 1);
-            let line = &self.text[first_content..];
-            line.len() - line.trim_start_matches(' ').len()
+                .map_or(s.span.1, |i| header + i + 1);
+            let indent_of = |l: &str| l.len() - l.trim_start_matches(' ').len();
+            self.text[body_start..s.span.1]
+                .split('\n')
+                .find(|l| !l.trim().is_empty())
+                .map(indent_of)
+                .unwrap_or_else(|| header - line_start(self.text, header) + 1)
         } else {
             0
         };
