@@ -536,17 +536,21 @@ fn block_scalars_with_trailing_spaces_encrypt_and_decrypt() {
 /// that line's indentation (0 or 1) for the encrypted value written under `|-`, which put
 /// `ENC[…]` outside the block: sealbox encrypted a file neither it nor sops could read.
 /// The first line with content now sets the indentation (YAML's own rule); a block of only
-/// blank lines gets one column more than its header.
+/// blank lines gets one column more than its header. Found with it: decrypting such a
+/// block kept with `|+` in place printed one line break too many.
 #[test]
 fn block_scalars_starting_with_blank_lines_encrypt_and_decrypt() {
     let crash = fixture("sops_yaml-block-scalar-leading-blank-line.yaml");
-    let inputs: [&[u8]; 6] = [
+    let inputs: [&[u8]; 8] = [
         crash.as_slice(),
         b"a:\n  m: |\n \n    x\n",
         b"m: |\n \n  x\n",
         b"a:\n  m: |\n\n    x\n  n: 1\n",
         b"m: |\n\n",
         b"l:\n- |\n\n  x\n- >-\n \n\n  y\n  z\n",
+        // only line breaks, kept: decrypting in place wrote one more
+        b"a:\n  m: |+\n\n\nb: 1\n",
+        b"a: |+\n\n\n",
     ];
     for input in inputs {
         let enc = encrypt_yaml(input).unwrap();

@@ -1087,7 +1087,9 @@ impl<'t> YamlText<'t> {
             1 => {}
             _ => out.push('+'),
         }
-        for line in body.split('\n') {
+        // A value of only line breaks has no line of its own: they are all in the text after
+        // the header (writing an empty line here added one more to a `|+` block).
+        for line in body.split('\n').filter(|_| !body.is_empty()) {
             out.push('\n');
             if !line.is_empty() {
                 out.push_str(&" ".repeat(indent));
