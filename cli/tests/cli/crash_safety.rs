@@ -811,6 +811,12 @@ fn cases() -> Vec<Case> {
         &["keys", "init", "--key-size", "2048"],
         false,
     ));
+    // A new sealing key made by rotation (2048-bit: fast) next to an existing one.
+    out.push(keyring_case(
+        "keys rotate",
+        &["keys", "rotate", "--key-size", "2048"],
+        true,
+    ));
     // A key from a backup into an existing keyring.
     out.push(keyring_case(
         "keys import",
