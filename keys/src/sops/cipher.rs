@@ -11,7 +11,7 @@ use std::fmt;
 
 use aes_gcm::AesGcm;
 use aes_gcm::aead::consts::{U12, U32};
-use aes_gcm::aead::{Aead, KeyInit, Payload};
+use aes_gcm::aead::{Aead, AeadInPlace, KeyInit, Payload};
 use aes_gcm::aes::Aes256;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -197,6 +197,20 @@ impl fmt::Debug for EncryptedValue {
     }
 }
 
+/// Where the last `,` + `field` starts in `s`: `s.rfind(",type:")` for `field` = `"type:"`,
+/// found by trying the commas from the end (base64 has none, so the first one tried is
+/// normally it; a substring searcher per field was ~3% of decrypting a large file).
+fn rfind_field(s: &str, field: &str) -> Option<usize> {
+    let mut end = s.len();
+    while let Some(i) = s[..end].rfind(',') {
+        if s[i + 1..].starts_with(field) {
+            return Some(i);
+        }
+        end = i;
+    }
+    None
+}
+
 impl EncryptedValue {
     /// Quick test used by stores: does this text look like a sops value?
     pub fn looks_encrypted(s: &str) -> bool {
@@ -210,13 +224,13 @@ impl EncryptedValue {
         // Greedy groups as in Go's regexp: the last `]` closes, the last `,type:` splits.
         let close = rest.rfind(']').ok_or_else(bad)?;
         let body = &rest[..close];
-        let t = body.rfind(",type:").ok_or_else(bad)?;
+        let t = rfind_field(body, "type:").ok_or_else(bad)?;
         let type_tag = &body[t + 6..];
         let body = &body[..t];
-        let g = body.rfind(",tag:").ok_or_else(bad)?;
+        let g = rfind_field(body, "tag:").ok_or_else(bad)?;
         let tag = &body[g + 5..];
         let body = &body[..g];
-        let v = body.rfind(",iv:").ok_or_else(bad)?;
+        let v = rfind_field(body, "iv:").ok_or_else(bad)?;
         let iv = &body[v + 4..];
         let data = &body[..v];
         if data.is_empty() || iv.is_empty() || tag.is_empty() || type_tag.is_empty() {
@@ -249,20 +263,36 @@ impl EncryptedValue {
         if !Self::looks_encrypted(s) {
             return None;
         }
-        Self::parse(s).ok().filter(|e| e.to_string() == s)
+        // `parse` splits at the last `]`, `,type:`, `,tag:` and `,iv:`, and the standard
+        // engine only decodes canonical base64, so every field re-encodes to the very text it
+        // came from: the value is written back identically exactly when nothing follows the
+        // closing `]` (checked without re-encoding, which doubled the cost of reading).
+        Self::parse(s).ok().filter(|_| s.ends_with(']'))
+    }
+}
+
+impl EncryptedValue {
+    /// Append the `ENC[…]` text to `out` (what `Display` prints, without a temporary string
+    /// per field).
+    pub fn write_to(&self, out: &mut String) {
+        out.reserve(64 + (self.data.len() + self.iv.len() + self.tag.len()) * 4 / 3);
+        out.push_str("ENC[AES256_GCM,data:");
+        B64.encode_string(&self.data, out);
+        out.push_str(",iv:");
+        B64.encode_string(&self.iv, out);
+        out.push_str(",tag:");
+        B64.encode_string(&self.tag, out);
+        out.push_str(",type:");
+        out.push_str(&self.type_tag);
+        out.push(']');
     }
 }
 
 impl fmt::Display for EncryptedValue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "ENC[AES256_GCM,data:{},iv:{},tag:{},type:{}]",
-            B64.encode(&self.data),
-            B64.encode(&self.iv),
-            B64.encode(&self.tag),
-            self.type_tag
-        )
+        let mut s = String::new();
+        self.write_to(&mut s);
+        f.write_str(&s)
     }
 }
 
@@ -391,23 +421,36 @@ impl ValueCipher {
         aad: &str,
         stash: Option<&mut IvStash>,
     ) -> Result<Plain, String> {
-        let mut ct = Vec::with_capacity(value.data.len() + value.tag.len());
-        ct.extend_from_slice(&value.data);
-        ct.extend_from_slice(&value.tag);
-        let payload = Payload {
-            msg: &ct,
-            aad: aad.as_bytes(),
+        let auth_failed =
+            || "Could not decrypt with AES_GCM: cipher: message authentication failed".to_string();
+        // Like sops (`gcm.Open(nil, iv, append(data, tag...), aad)`), the tag is the last 16
+        // bytes of `data ‖ tag`, whatever the split in the text. That one buffer is decrypted
+        // in place and then becomes the value: one copy of the ciphertext per value.
+        let mut buf = Zeroizing::new(Vec::with_capacity(value.data.len() + value.tag.len()));
+        buf.extend_from_slice(&value.data);
+        buf.extend_from_slice(&value.tag);
+        let Some(body_len) = buf.len().checked_sub(TAG_LEN) else {
+            return Err(auth_failed());
         };
-        let opened = match value.iv.len() {
-            IV_LEN => self.gcm.decrypt(value.iv.as_slice().into(), payload),
-            12 => self.std_gcm.decrypt(value.iv.as_slice().into(), payload),
+        let tag = aes_gcm::Tag::clone_from_slice(&buf[body_len..]);
+        buf.truncate(body_len);
+        match value.iv.len() {
+            IV_LEN => self.gcm.decrypt_in_place_detached(
+                value.iv.as_slice().into(),
+                aad.as_bytes(),
+                &mut buf,
+                &tag,
+            ),
+            12 => self.std_gcm.decrypt_in_place_detached(
+                value.iv.as_slice().into(),
+                aad.as_bytes(),
+                &mut buf,
+                &tag,
+            ),
             n => return Err(format!("unsupported IV length {n}")),
         }
-        .map_err(|_| {
-            "Could not decrypt with AES_GCM: cipher: message authentication failed".to_string()
-        })?;
-        let opened = Zeroizing::new(opened);
-        let plain = Scalar::from_sops_bytes(&value.type_tag, opened.to_vec())?;
+        .map_err(|_| auth_failed())?;
+        let plain = Scalar::from_sops_bytes(&value.type_tag, std::mem::take(&mut *buf))?;
         if let (Some(stash), Ok(iv)) = (stash, <[u8; IV_LEN]>::try_from(value.iv.as_slice())) {
             stash.insert((aad.to_string(), plain.type_tag(), plain.bytes()), iv);
         }
@@ -431,6 +474,45 @@ pub fn aad_for_path(path: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parse_exact_accepts_exactly_what_is_written_back() {
+        let good = "ENC[AES256_GCM,data:QUJD,iv:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=,tag:AAAAAAAAAAAAAAAAAAAAAA==,type:str]";
+        let e = EncryptedValue::parse_exact(good).unwrap();
+        assert_eq!(e.to_string(), good);
+        for bad in [
+            "ENC[AES256_GCM,data:QUJD,iv:AAAA,tag:AAAA,type:str]x",
+            "ENC[AES256_GCM,data:QUI,iv:AAAA,tag:AAAA,type:str]",
+            "ENC[AES256_GCM,data:QUJ=,iv:AAAA,tag:AAAA,type:str]",
+            "ENC[AES256_GCM,data:QR==,iv:AAAA,tag:AAAA,type:str]",
+            "ENC[AES256_GCM,data:QUJD,iv:AAAA,tag:AAAA,type:str",
+        ] {
+            assert!(EncryptedValue::parse_exact(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn rfind_field_is_rfind_of_comma_and_field() {
+        for s in [
+            "",
+            ",",
+            "type:",
+            ",type:",
+            "a,type:b,type:c",
+            "a,type:b,typ:c,",
+            "x,tag:y,tag,",
+            ",,,type:",
+            "é,type:ü,",
+        ] {
+            for field in ["type:", "tag:", "iv:"] {
+                assert_eq!(
+                    rfind_field(s, field),
+                    s.rfind(&format!(",{field}")),
+                    "{s:?}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn aad_matches_sops() {
@@ -468,6 +550,32 @@ mod tests {
                 &mut rng
             )
             .is_none()
+        );
+    }
+
+    /// sops opens `data ‖ tag` and takes the tag from its last 16 bytes, wherever the text
+    /// split them; a value whose bytes moved between the fields still opens, a value shorter
+    /// than a tag does not.
+    #[test]
+    fn the_tag_is_the_last_sixteen_bytes_of_data_and_tag() {
+        let mut rng = rand::thread_rng();
+        let key = DataKey::generate(&mut rng);
+        let c = ValueCipher::new(&key);
+        let v = Plain::Value(Scalar::Str("hunter2".into()));
+        let enc = c.encrypt(&v, "a:", None, &mut rng).unwrap();
+        let mut moved = enc.clone();
+        let last = moved.data.split_off(moved.data.len() - 3);
+        moved.tag.splice(0..0, last);
+        assert_eq!(c.decrypt(&moved, "a:", None).unwrap(), v);
+        let mut short = enc.clone();
+        short.tag.truncate(15);
+        short.data.clear();
+        assert!(c.decrypt(&short, "a:", None).is_err());
+        let mut flipped = enc;
+        flipped.tag[0] ^= 1;
+        assert_eq!(
+            c.decrypt(&flipped, "a:", None).unwrap_err(),
+            "Could not decrypt with AES_GCM: cipher: message authentication failed"
         );
     }
 

@@ -175,7 +175,12 @@ impl MacHasher {
     }
     fn add(&mut self, value: &Scalar, encrypted: bool) {
         if !self.only_encrypted || encrypted {
-            self.hash.update(value.to_sops_bytes());
+            // Strings (nearly every leaf) are hashed in place, without a copy.
+            match value {
+                Scalar::Str(s) => self.hash.update(s.as_bytes()),
+                Scalar::Bytes(b) | Scalar::BinStr(b) => self.hash.update(b),
+                other => self.hash.update(other.to_sops_bytes()),
+            }
         }
     }
     /// Upper-case hex, as `fmt.Sprintf("%X", sum)`.
