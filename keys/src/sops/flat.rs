@@ -24,49 +24,169 @@ fn json_err(reason: impl Into<String>) -> SopsError {
     }
 }
 
-fn json_to_node<V>(
-    v: &serde_json::Value,
-    leaf: &dyn Fn(Scalar) -> V,
-    enc: &dyn Fn(&str) -> Option<V>,
-) -> Node<V> {
-    match v {
-        serde_json::Value::Null => Node::Null(NO_SITE),
-        serde_json::Value::Bool(b) => Node::Leaf(leaf(Scalar::Bool(*b)), NO_SITE),
-        // sops ≤ 3.12 decodes every JSON number as float64.
-        serde_json::Value::Number(n) => {
-            Node::Leaf(leaf(Scalar::Float(n.as_f64().unwrap_or(f64::NAN))), NO_SITE)
-        }
-        serde_json::Value::String(s) => match enc(s) {
-            Some(e) => Node::Leaf(e, NO_SITE),
-            None => Node::Leaf(leaf(Scalar::Str(s.clone())), NO_SITE),
-        },
-        serde_json::Value::Array(a) => {
-            Node::Seq(a.iter().map(|x| json_to_node(x, leaf, enc)).collect())
-        }
-        serde_json::Value::Object(m) => Node::Map(
-            m.iter()
-                .map(|(k, x)| MapItem::Entry(k.clone(), json_to_node(x, leaf, enc)))
-                .collect(),
-        ),
+/// Builds a tree node straight from serde_json's token stream — no intermediate
+/// `serde_json::Value` to allocate, hash and convert (most of the cost of reading a large
+/// file). Object keys keep their order; a repeated key keeps its first position and takes
+/// the last value (what `serde_json`'s order-preserving map did before).
+struct NodeSeed<'a, V> {
+    leaf: &'a dyn Fn(Scalar) -> V,
+    enc: &'a dyn Fn(&str) -> Option<V>,
+}
+
+impl<V> Clone for NodeSeed<'_, V> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<V> Copy for NodeSeed<'_, V> {}
+
+impl<'de, V> serde::de::DeserializeSeed<'de> for NodeSeed<'_, V> {
+    type Value = Node<V>;
+    fn deserialize<D: serde::Deserializer<'de>>(
+        self,
+        d: D,
+    ) -> std::result::Result<Node<V>, D::Error> {
+        d.deserialize_any(self)
     }
 }
 
-/// Parse a JSON object after checking `limits` without building anything (nodes, depth;
-/// serde_json would otherwise build a value of any size first).
-fn json_object(
+impl<'de, V> serde::de::Visitor<'de> for NodeSeed<'_, V> {
+    type Value = Node<V>;
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_unit<E>(self) -> std::result::Result<Node<V>, E> {
+        Ok(Node::Null(NO_SITE))
+    }
+    fn visit_bool<E>(self, b: bool) -> std::result::Result<Node<V>, E> {
+        Ok(Node::Leaf((self.leaf)(Scalar::Bool(b)), NO_SITE))
+    }
+    // sops ≤ 3.12 decodes every JSON number as float64.
+    fn visit_i64<E>(self, n: i64) -> std::result::Result<Node<V>, E> {
+        Ok(Node::Leaf((self.leaf)(Scalar::Float(n as f64)), NO_SITE))
+    }
+    fn visit_u64<E>(self, n: u64) -> std::result::Result<Node<V>, E> {
+        Ok(Node::Leaf((self.leaf)(Scalar::Float(n as f64)), NO_SITE))
+    }
+    fn visit_f64<E>(self, n: f64) -> std::result::Result<Node<V>, E> {
+        Ok(Node::Leaf((self.leaf)(Scalar::Float(n)), NO_SITE))
+    }
+    fn visit_str<E>(self, s: &str) -> std::result::Result<Node<V>, E> {
+        Ok(match (self.enc)(s) {
+            Some(e) => Node::Leaf(e, NO_SITE),
+            None => Node::Leaf((self.leaf)(Scalar::Str(s.to_string())), NO_SITE),
+        })
+    }
+    fn visit_string<E>(self, s: String) -> std::result::Result<Node<V>, E> {
+        Ok(match (self.enc)(&s) {
+            Some(e) => Node::Leaf(e, NO_SITE),
+            None => Node::Leaf((self.leaf)(Scalar::Str(s)), NO_SITE),
+        })
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(
+        self,
+        mut seq: A,
+    ) -> std::result::Result<Node<V>, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        while let Some(n) = seq.next_element_seed(self)? {
+            items.push(n);
+        }
+        Ok(Node::Seq(items))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(
+        self,
+        map: A,
+    ) -> std::result::Result<Node<V>, A::Error> {
+        read_object(map, self, None)
+    }
+}
+
+/// The entries of a JSON object, in order; a repeated key keeps its first position and takes
+/// the last value. With `metadata`, a `sops` entry is taken out of the tree and read as a
+/// plain JSON value into it instead (as tree leaves its integers would become floats).
+fn read_object<'de, A: serde::de::MapAccess<'de>, V>(
+    mut map: A,
+    seed: NodeSeed<'_, V>,
+    mut metadata: Option<&mut Option<serde_json::Value>>,
+) -> std::result::Result<Node<V>, A::Error> {
+    let mut items: Vec<MapItem<V>> = Vec::with_capacity(map.size_hint().unwrap_or(0));
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    while let Some(key) = map.next_key::<String>()? {
+        if let Some(slot) = metadata.as_deref_mut()
+            && key == "sops"
+        {
+            *slot = Some(map.next_value()?);
+            continue;
+        }
+        let value = map.next_value_seed(seed)?;
+        match seen.get(&key) {
+            Some(&i) => items[i] = MapItem::Entry(key, value),
+            None => {
+                seen.insert(key.clone(), items.len());
+                items.push(MapItem::Entry(key, value));
+            }
+        }
+    }
+    Ok(Node::Map(items))
+}
+
+/// The top-level object: a [`NodeSeed`] map whose `sops` entry is kept apart.
+struct DocumentSeed<'a, 'm, V> {
+    node: NodeSeed<'a, V>,
+    metadata: &'m mut Option<serde_json::Value>,
+}
+
+impl<'de, V> serde::de::DeserializeSeed<'de> for DocumentSeed<'_, '_, V> {
+    type Value = Node<V>;
+    fn deserialize<D: serde::Deserializer<'de>>(
+        self,
+        d: D,
+    ) -> std::result::Result<Node<V>, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de, V> serde::de::Visitor<'de> for DocumentSeed<'_, '_, V> {
+    type Value = Node<V>;
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON object")
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(
+        self,
+        map: A,
+    ) -> std::result::Result<Node<V>, A::Error> {
+        read_object(map, self.node, Some(self.metadata))
+    }
+}
+
+/// A top-level JSON object read into a tree, after checking `limits` without building
+/// anything; its `sops` entry, if any, comes back apart as a JSON value.
+fn json_read_document<V>(
     input: &[u8],
     limits: &Limits,
-) -> Result<serde_json::Map<String, serde_json::Value>> {
+    leaf: &dyn Fn(Scalar) -> V,
+    enc: &dyn Fn(&str) -> Option<V>,
+) -> Result<(Node<V>, Option<serde_json::Value>)> {
     check_json(input, limits).map_err(|source| SopsError::Limit {
         format: "JSON",
         source,
     })?;
-    let v: serde_json::Value =
-        serde_json::from_slice(input).map_err(|e| json_err(e.to_string()))?;
-    match v {
-        serde_json::Value::Object(m) => Ok(m),
-        _ => Err(json_err("Expected JSON object start")),
+    if input.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        // serde_json's message for malformed input, sops' for a valid non-object.
+        serde_json::from_slice::<serde::de::IgnoredAny>(input)
+            .map_err(|e| json_err(e.to_string()))?;
+        return Err(json_err("Expected JSON object start"));
     }
+    let mut metadata = None;
+    let seed = DocumentSeed {
+        node: NodeSeed { leaf, enc },
+        metadata: &mut metadata,
+    };
+    let mut de = serde_json::Deserializer::from_slice(input);
+    let tree = serde::de::DeserializeSeed::deserialize(seed, &mut de)
+        .and_then(|n| de.end().map(|()| n))
+        .map_err(|e| json_err(e.to_string()))?;
+    Ok((tree, metadata))
 }
 
 /// JSON value → metadata value.
@@ -89,51 +209,95 @@ pub fn meta_from_json(v: &serde_json::Value) -> MetaValue {
 
 /// Parse a plaintext JSON document.
 pub fn json_parse_plain(input: &[u8]) -> Result<Node<Plain>> {
-    let m = json_object(input, &Limits::DEFAULT)?;
-    if m.contains_key("sops") {
+    let (tree, meta) = json_read_document(input, &Limits::DEFAULT, &Plain::Value, &|_| None)?;
+    if meta.is_some() {
         return Err(SopsError::AlreadyEncrypted);
     }
-    Ok(json_to_node(
-        &serde_json::Value::Object(m),
-        &|s| Plain::Value(s),
-        &|_| None,
-    ))
+    Ok(tree)
 }
 
 /// Parse an encrypted JSON document into the sealed tree and its metadata block.
 pub fn json_parse_encrypted(input: &[u8]) -> Result<(Node<Sealed>, MetaValue)> {
-    let mut m = json_object(input, &Limits::SOPS_ENCRYPTED)?;
-    let meta = m.shift_remove("sops").ok_or(SopsError::MetadataNotFound)?;
     let enc = |s: &str| EncryptedValue::parse_exact(s).map(Sealed::Enc);
-    let tree = json_to_node(
-        &serde_json::Value::Object(m),
+    let (tree, meta) = json_read_document(
+        input,
+        &Limits::SOPS_ENCRYPTED,
         &|s| Sealed::Clear(Plain::Value(s)),
         &enc,
-    );
+    )?;
+    let meta = meta.ok_or(SopsError::MetadataNotFound)?;
     Ok((tree, meta_from_json(&meta)))
 }
 
+/// Bytes that may need escaping in Go's `encoding/json` (controls, `"`, `\\`, `<`, `>`, `&`,
+/// and 0xE2, the first byte of U+2028/U+2029); everything else is copied as it is.
+const JSON_SPECIAL: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        t[b] = true;
+        b += 1;
+    }
+    t[b'"' as usize] = true;
+    t[b'\\' as usize] = true;
+    t[b'<' as usize] = true;
+    t[b'>' as usize] = true;
+    t[b'&' as usize] = true;
+    t[0xE2] = true;
+    t
+};
+
 /// Go's `encoding/json` string encoding (HTML-safe).
 pub fn go_json_string(s: &str, out: &mut String) {
+    // Runs of bytes that need no escaping are copied at once (values are mostly such runs;
+    // this is the hot loop of writing a large JSON file).
+    out.reserve(s.len() + 2);
     out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            '<' => out.push_str("\\u003c"),
-            '>' => out.push_str("\\u003e"),
-            '&' => out.push_str("\\u0026"),
-            '\u{2028}' => out.push_str("\\u2028"),
-            '\u{2029}' => out.push_str("\\u2029"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
+    let bytes = s.as_bytes();
+    let mut run_start = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if !JSON_SPECIAL[b as usize] {
+            i += 1;
+            continue;
         }
+        let (escape, len): (Option<&str>, usize) = match b {
+            b'"' => (Some("\\\""), 1),
+            b'\\' => (Some("\\\\"), 1),
+            b'\n' => (Some("\\n"), 1),
+            b'\r' => (Some("\\r"), 1),
+            b'\t' => (Some("\\t"), 1),
+            0x08 => (Some("\\b"), 1),
+            0x0c => (Some("\\f"), 1),
+            b'<' => (Some("\\u003c"), 1),
+            b'>' => (Some("\\u003e"), 1),
+            b'&' => (Some("\\u0026"), 1),
+            // U+2028 / U+2029 (E2 80 A8 / E2 80 A9 in UTF-8)
+            0xE2 if bytes.get(i + 1) == Some(&0x80) && bytes.get(i + 2) == Some(&0xA8) => {
+                (Some("\\u2028"), 3)
+            }
+            0xE2 if bytes.get(i + 1) == Some(&0x80) && bytes.get(i + 2) == Some(&0xA9) => {
+                (Some("\\u2029"), 3)
+            }
+            b if b < 0x20 => (None, 1),
+            _ => {
+                i += 1;
+                continue;
+            }
+        };
+        out.push_str(&s[run_start..i]);
+        match escape {
+            Some(e) => out.push_str(e),
+            None => {
+                use std::fmt::Write as _;
+                let _ = write!(out, "\\u{b:04x}");
+            }
+        }
+        i += len;
+        run_start = i;
     }
+    out.push_str(&s[run_start..]);
     out.push('"');
 }
 
@@ -180,7 +344,10 @@ impl JsonLeaf for Sealed {
         match self {
             Sealed::Enc(e) if e.type_tag() == "comment" => Ok(false),
             Sealed::Enc(e) => {
-                go_json_string(&e.to_string(), out);
+                // `ENC[…]` holds only base64, `:`, `,` and letters: nothing to escape.
+                out.push('"');
+                e.write_to(out);
+                out.push('"');
                 Ok(true)
             }
             Sealed::Clear(p) => p.write_json(out),
@@ -970,4 +1137,120 @@ pub fn ini_emit<V: FlatLeaf>(n: &Node<V>, meta: Option<&MetaValue>) -> Result<St
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod json_tests {
+    use super::go_json_string;
+
+    /// The rules of Go's `encoding/json` string encoder, char by char.
+    fn reference(s: &str) -> String {
+        let mut out = String::from("\"");
+        for c in s.chars() {
+            match c {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                '\n' => out.push_str("\\n"),
+                '\r' => out.push_str("\\r"),
+                '\t' => out.push_str("\\t"),
+                '\u{8}' => out.push_str("\\b"),
+                '\u{c}' => out.push_str("\\f"),
+                '<' => out.push_str("\\u003c"),
+                '>' => out.push_str("\\u003e"),
+                '&' => out.push_str("\\u0026"),
+                '\u{2028}' => out.push_str("\\u2028"),
+                '\u{2029}' => out.push_str("\\u2029"),
+                c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+                c => out.push(c),
+            }
+        }
+        out.push('"');
+        out
+    }
+
+    #[test]
+    fn json_documents_read_straight_into_the_tree() {
+        use super::{json_parse_encrypted, json_parse_plain};
+        use crate::sops::cipher::{Plain, Scalar};
+        use crate::sops::tree::{MapItem, Node};
+        let tree =
+            json_parse_plain(br#" {"b": 1, "a": [true, null, "x"], "b": {"c": 2.5}} "#).unwrap();
+        let Node::Map(items) = &tree else { panic!() };
+        let keys: Vec<&str> = items
+            .iter()
+            .map(|i| match i {
+                MapItem::Entry(k, _) => k.as_str(),
+                MapItem::Comment(..) => "#",
+            })
+            .collect();
+        assert_eq!(
+            keys,
+            ["b", "a"],
+            "order kept; a repeated key keeps its first place"
+        );
+        assert!(matches!(&items[0], MapItem::Entry(_, Node::Map(m)) if m.len() == 1));
+        assert!(matches!(
+            &items[1],
+            MapItem::Entry(_, Node::Seq(v)) if matches!(v[0], Node::Leaf(Plain::Value(Scalar::Bool(true)), _))
+                && matches!(v[1], Node::Null(_))
+        ));
+        let one = json_parse_plain(br#"{"n": 8443}"#).unwrap();
+        assert!(matches!(
+            &one,
+            Node::Map(m) if matches!(&m[0], MapItem::Entry(_, Node::Leaf(Plain::Value(Scalar::Float(f)), _)) if *f == 8443.0)
+        ));
+        for bad in [&b"[1, 2]"[..], br#""x""#, br#"{"a": 1} x"#, br#"{"a": "#] {
+            assert!(
+                json_parse_plain(bad).is_err(),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+        assert_eq!(
+            json_parse_plain(b"[1]").unwrap_err().to_string(),
+            "could not parse JSON input: Expected JSON object start"
+        );
+        assert!(matches!(
+            json_parse_plain(br#"{"sops": {}}"#),
+            Err(crate::sops::SopsError::AlreadyEncrypted)
+        ));
+        let (tree, meta) = json_parse_encrypted(
+            br#"{"a": {"sops": 1}, "sops": {"version": "3.11.0", "shamir_threshold": 2}, "z": "x"}"#,
+        )
+        .unwrap();
+        let Node::Map(items) = &tree else { panic!() };
+        assert!(
+            matches!(&items[..], [MapItem::Entry(a, Node::Map(inner)), MapItem::Entry(z, _)]
+                if a == "a" && z == "z" && inner.len() == 1),
+            "only the top-level `sops` entry leaves the tree"
+        );
+        let crate::sops::metadata::MetaValue::Map(fields) = meta else {
+            panic!("metadata is a map")
+        };
+        assert!(
+            fields.contains(&(
+                "shamir_threshold".to_string(),
+                crate::sops::metadata::MetaValue::Int(2)
+            )),
+            "metadata integers stay integers"
+        );
+    }
+
+    #[test]
+    fn escapes_like_go() {
+        for s in [
+            "",
+            "plain ascii",
+            "quote\" back\\slash",
+            "<tag> & \u{1}\u{1f}\u{7f}",
+            "line\nbreak\r\ttab\u{8}\u{c}",
+            "héllo wörld ✓ 日本 😀",
+            "sep\u{2028}para\u{2029}end\u{2027}\u{202a}",
+            "\u{e2}\u{80}",
+        ] {
+            let mut got = String::new();
+            go_json_string(s, &mut got);
+            assert_eq!(got, reference(s), "{s:?}");
+        }
+    }
 }
