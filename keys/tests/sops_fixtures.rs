@@ -61,6 +61,21 @@ fn every_fixture_decrypts_to_expected_bytes() {
             )),
             Err(e) => failures.push(format!("{file}: {e}")),
         }
+        // The reading-only open (decrypt, exec-*) gives the same bytes, and `decrypt`'s
+        // consuming output is them too.
+        match OpenedFile::open_for_reading(
+            &input,
+            format_of(f, file),
+            false,
+            StoreOptions::default(),
+            |meta| sealbox_keys::sops::keysource::recover_data_key(meta, &ids),
+        )
+        .and_then(|o| o.into_output(format_of(f, file)))
+        {
+            Ok(out) if out == expected => {}
+            Ok(_) => failures.push(format!("{file} (reading only): output differs")),
+            Err(e) => failures.push(format!("{file} (reading only): {e}")),
+        }
         // Cipher level: the known data key opens it too.
         let key = DataKey::from_bytes(&hex::decode(f["data_key_hex"].as_str().unwrap()).unwrap())
             .unwrap();
@@ -105,6 +120,19 @@ fn every_negative_case_fails_with_sops_exit_code() {
             Ok(_) => 0,
             Err(e) => e.sops_exit_code(),
         };
+        let reading = OpenedFile::open_for_reading(
+            &input,
+            Format::from_path(file),
+            ignore_mac,
+            StoreOptions::default(),
+            |meta| sealbox_keys::sops::keysource::recover_data_key(meta, &ids),
+        );
+        let got_reading = reading.as_ref().map_or_else(|e| e.sops_exit_code(), |_| 0);
+        if got_reading != got {
+            failures.push(format!(
+                "{file}: reading-only open exits {got_reading}, open exits {got}"
+            ));
+        }
         if got != want {
             failures.push(format!(
                 "{file}: exit {got}, want {want} ({:?})",
@@ -158,4 +186,48 @@ fn upstream_313_files_decrypt_like_local_sops() {
     }
     assert_eq!(n, 6, "all upstream fixtures listed");
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// `open_with` remembers IVs, so sealing an unchanged file again rewrites every value to the
+/// same text; `open_for_reading` does not (every value gets a new IV), yet its re-sealed file
+/// still opens to the same plaintext.
+#[test]
+fn only_the_editing_open_keeps_value_ivs() {
+    let input = std::fs::read(dir().join("nested.enc.yaml")).unwrap();
+    let ids = identities(&[serde_json::json!("keys/alice.agekey")]);
+    let get_key = |meta: &_| sealbox_keys::sops::keysource::recover_data_key(meta, &ids);
+    let values = |text: &[u8]| -> Vec<String> {
+        String::from_utf8_lossy(text)
+            .split("ENC[")
+            .skip(1)
+            .map(|v| v.split(']').next().unwrap().to_string())
+            .collect()
+    };
+    let mut rng = rand::thread_rng();
+    let (yaml, opts) = (Format::Yaml, StoreOptions::default);
+    let mut editing = OpenedFile::open_with(&input, yaml, false, opts(), get_key).unwrap();
+    let mut reading = OpenedFile::open_for_reading(&input, yaml, false, opts(), get_key).unwrap();
+    let (kept, fresh) = (
+        editing.seal(1_700_000_000, &mut rng).unwrap(),
+        reading.seal(1_700_000_000, &mut rng).unwrap(),
+    );
+    let (orig, kept, fresh) = (values(&input), values(&kept), values(&fresh));
+    // The last value is the MAC, which depends on `lastmodified`.
+    let n = orig.len() - 1;
+    assert!(n > 1);
+    assert_eq!(kept[..n], orig[..n]);
+    assert!(fresh[..n].iter().zip(&orig[..n]).all(|(a, b)| a != b));
+    let again = OpenedFile::open_with(
+        &reading.seal(1_700_000_000, &mut rng).unwrap(),
+        yaml,
+        false,
+        opts(),
+        get_key,
+    )
+    .unwrap();
+    assert_eq!(again.plaintext(), editing.plaintext());
+    // In another format the consuming output is `emit_as`'s.
+    let json = again.emit_as(Format::Json).unwrap();
+    assert!(json.starts_with(b"{"));
+    assert_eq!(again.into_output(Format::Json).unwrap(), json);
 }

@@ -414,9 +414,14 @@ impl OpenedFile {
         ignore_mac: bool,
         store: StoreOptions,
     ) -> Result<OpenedFile> {
-        Self::open_inner(input, format, ignore_mac, store, |m| {
-            keysource::recover_data_key(m, ids)
-        })
+        Self::open_inner(
+            input,
+            format,
+            ignore_mac,
+            store,
+            |m| keysource::recover_data_key(m, ids),
+            true,
+        )
     }
 
     /// Decrypt with an already known data key (key services, and cipher-level tests against
@@ -428,7 +433,7 @@ impl OpenedFile {
         ignore_mac: bool,
         store: StoreOptions,
     ) -> Result<OpenedFile> {
-        Self::open_inner(input, format, ignore_mac, store, |_| Ok(key.clone()))
+        Self::open_inner(input, format, ignore_mac, store, |_| Ok(key.clone()), true)
     }
 
     /// Decrypt a file, asking `get_key` for the data key once the metadata has been read.
@@ -442,7 +447,20 @@ impl OpenedFile {
         store: StoreOptions,
         get_key: impl FnOnce(&Metadata) -> Result<DataKey>,
     ) -> Result<OpenedFile> {
-        Self::open_inner(input, format, ignore_mac, store, get_key)
+        Self::open_inner(input, format, ignore_mac, store, get_key, true)
+    }
+
+    /// Like [`OpenedFile::open_with`], for reading only (`decrypt`, `exec-*`): the IVs of the
+    /// values are not remembered, which saves a copy of every plaintext. Sealing such a file
+    /// again works but gives every value a new IV (a larger diff); use `open_with` to edit.
+    pub fn open_for_reading(
+        input: &[u8],
+        format: Format,
+        ignore_mac: bool,
+        store: StoreOptions,
+        get_key: impl FnOnce(&Metadata) -> Result<DataKey>,
+    ) -> Result<OpenedFile> {
+        Self::open_inner(input, format, ignore_mac, store, get_key, false)
     }
 
     fn open_inner(
@@ -451,6 +469,7 @@ impl OpenedFile {
         ignore_mac: bool,
         store: StoreOptions,
         get_key: impl FnOnce(&Metadata) -> Result<DataKey>,
+        keep_ivs: bool,
     ) -> Result<OpenedFile> {
         // YAML is parsed once; its positions are reused to render the plaintext.
         let (sealed, meta_value, yaml) = if format == Format::Yaml {
@@ -478,7 +497,7 @@ impl OpenedFile {
             rule: &rule,
             mac_only_encrypted: metadata.mac_only_encrypted,
         };
-        let (plain, computed) = tree::open(&sealed, &crypto, Some(&mut stash))?;
+        let (plain, computed) = tree::open(&sealed, &crypto, keep_ivs.then_some(&mut stash))?;
         let aad = metadata.last_modified.format_rfc3339();
         let stored = super::cipher::EncryptedValue::parse(&metadata.mac)
             .and_then(|e| cipher.decrypt(&e, &aad, Some(&mut stash)));
@@ -554,6 +573,15 @@ impl OpenedFile {
     pub fn emit_as(&self, format: Format) -> Result<Vec<u8>> {
         if format == self.format {
             return Ok(self.plaintext.clone());
+        }
+        emit_plain_as(&self.plain, format, &self.store)
+    }
+
+    /// [`OpenedFile::emit_as`] for a caller done with the file (`decrypt`): in the file's own
+    /// format the plaintext moves out instead of being copied.
+    pub fn into_output(self, format: Format) -> Result<Vec<u8>> {
+        if format == self.format {
+            return Ok(self.plaintext);
         }
         emit_plain_as(&self.plain, format, &self.store)
     }

@@ -52,7 +52,8 @@ pub fn run(ctx: &Ctx, args: DecryptArgs) -> anyhow::Result<()> {
         Some(f) => io::read_file(f)?,
         None => io::read_stdin()?,
     };
-    let opened = identity::open(ctx, &input, input_format, args.decryption.ignore_mac, store)?;
+    let opened =
+        identity::open_for_reading(ctx, &input, input_format, args.decryption.ignore_mac, store)?;
     let out = match &extract {
         Some(path) => {
             zeroize::Zeroizing::new(opened.extract(path, output_format).map_err(|e| match e {
@@ -63,7 +64,7 @@ pub fn run(ctx: &Ctx, args: DecryptArgs) -> anyhow::Result<()> {
                 other => sops(other),
             })?)
         }
-        None => zeroize::Zeroizing::new(opened.emit_as(output_format).map_err(sops)?),
+        None => zeroize::Zeroizing::new(opened.into_output(output_format).map_err(sops)?),
     };
     let sink = Sink::from_flags(args.in_place, args.output.as_deref(), file.as_deref());
     io::write(&sink, &out, Content::Plaintext)

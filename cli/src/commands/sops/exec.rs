@@ -146,7 +146,8 @@ pub fn exec_env(ctx: &Ctx, args: ExecEnvArgs) -> anyhow::Result<()> {
     let store = super::store_options(cfg.as_ref(), &args.config);
     let input = io::read_file(&path)?;
     let format = format_for(&path, None);
-    let opened = identity::open(ctx, &input, format, args.decryption.ignore_mac, store)?;
+    let opened =
+        identity::open_for_reading(ctx, &input, format, args.decryption.ignore_mac, store)?;
     let env = environment(opened.tree())?;
     drop(opened);
     let mut cmd = shell(&args.command, args.user.as_deref())?;
@@ -190,7 +191,8 @@ pub fn exec_file(ctx: &Ctx, args: ExecFileArgs) -> anyhow::Result<()> {
     let cfg = config::load(&args.config)?;
     let store = super::store_options(cfg.as_ref(), &args.config);
     let input = io::read_file(&path)?;
-    let opened = identity::open(ctx, &input, input_format, args.decryption.ignore_mac, store)?;
+    let opened =
+        identity::open_for_reading(ctx, &input, input_format, args.decryption.ignore_mac, store)?;
     let plaintext = Zeroizing::new(opened.emit_as(output_format).map_err(sops)?);
     drop(opened);
     let dir = PrivateDir::new()?;

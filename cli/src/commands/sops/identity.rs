@@ -250,8 +250,9 @@ pub fn recover(
     result
 }
 
-/// Decrypt `input` with the identities found in the environment; a data-key failure lists
-/// the recipients tried and the identity sources (never keys).
+/// Decrypt `input` to change it and seal it again (unchanged values keep their IVs), with
+/// the identities found in the environment; a data-key failure lists the recipients tried
+/// and the identity sources (never keys).
 pub fn open(
     ctx: &Ctx,
     input: &[u8],
@@ -262,6 +263,22 @@ pub fn open(
     let env = IdentityEnv::from_process(ctx.keyring.as_ref());
     let notes = RefCell::new(Vec::new());
     OpenedFile::open_with(input, format, ignore_mac, store, |m| {
+        recover(m, &env, &notes)
+    })
+    .map_err(|e| describe(e, &notes.borrow()))
+}
+
+/// [`open`] for commands that only read the plaintext (`decrypt`, `exec-env`, `exec-file`).
+pub fn open_for_reading(
+    ctx: &Ctx,
+    input: &[u8],
+    format: Format,
+    ignore_mac: bool,
+    store: StoreOptions,
+) -> anyhow::Result<OpenedFile> {
+    let env = IdentityEnv::from_process(ctx.keyring.as_ref());
+    let notes = RefCell::new(Vec::new());
+    OpenedFile::open_for_reading(input, format, ignore_mac, store, |m| {
         recover(m, &env, &notes)
     })
     .map_err(|e| describe(e, &notes.borrow()))
