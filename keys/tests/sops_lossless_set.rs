@@ -201,3 +201,68 @@ fn set_on_odd_layout_keeps_the_layout() {
     .unwrap();
     assert_eq!(std::str::from_utf8(reopened.plaintext()).unwrap(), want);
 }
+
+/// `set` reports a change only when the content changes: the same string, or a JSON number
+/// equal to the integer already there (written back as that integer), is no change, so
+/// `set --idempotent` leaves the file alone; another value is one.
+#[test]
+fn set_reports_no_change_for_an_equal_value() {
+    let mut rng = rand::thread_rng();
+    let recipient = sealbox_keys::sops::Recipient::parse(
+        "age1m4lx3p4p2qfwrlsvd56jp3jlhu3uazpzy378p3ngu39vua2h6q2qpugvds",
+    )
+    .unwrap();
+    let opts = sealbox_keys::sops::EncryptOptions {
+        key_groups: vec![vec![recipient]],
+        ..Default::default()
+    };
+    let mut ids = Identities::new();
+    ids.add_age_keys(
+        &std::fs::read_to_string(dir().join("keys/alice.agekey")).unwrap(),
+        "alice.agekey",
+    )
+    .unwrap();
+    for (format, text) in [
+        (Format::Yaml, "app:\n    port: 5432\n    name: demo\n"),
+        (
+            Format::Json,
+            "{\"app\": {\"port\": 5432, \"name\": \"demo\"}}\n",
+        ),
+    ] {
+        let enc =
+            sealbox_keys::sops::encrypt(text.as_bytes(), format, &opts, 1_790_000_000, &mut rng)
+                .unwrap();
+        let mut o = OpenedFile::open(&enc, format, &ids, false, StoreOptions::default()).unwrap();
+        let before = o.plaintext().to_vec();
+        let port = parse_path(r#"["app"]["port"]"#).unwrap();
+        let name = parse_path(r#"["app"]["name"]"#).unwrap();
+        assert!(
+            !o.set(&port, &serde_json::json!(5432)).unwrap(),
+            "{format:?}"
+        );
+        assert!(
+            !o.set(&port, &serde_json::json!(5432.0)).unwrap(),
+            "{format:?}"
+        );
+        assert!(
+            !o.set(&name, &serde_json::json!("demo")).unwrap(),
+            "{format:?}"
+        );
+        assert_eq!(o.plaintext(), before.as_slice(), "{format:?}");
+        assert!(
+            o.set(&port, &serde_json::json!(5433)).unwrap(),
+            "{format:?}"
+        );
+        assert!(
+            o.set(&name, &serde_json::json!(5433)).unwrap(),
+            "{format:?}"
+        );
+        assert!(
+            o.set(
+                &parse_path(r#"["app"]["new"]"#).unwrap(),
+                &serde_json::json!(null)
+            )
+            .unwrap()
+        );
+    }
+}

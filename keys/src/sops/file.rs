@@ -716,7 +716,9 @@ impl OpenedFile {
         out
     }
 
-    /// `set`: put `value` at `path`. Returns whether the tree changed.
+    /// `set`: put `value` at `path`. Returns whether the content changed: a JSON number
+    /// equal to the integer already there is no change (sealbox writes it back as that
+    /// integer, so `set --idempotent` must not rewrite the file for it).
     ///
     /// YAML keeps its layout: the value is written into the text where it changes (see
     /// [`yaml::splice`]); the other stores are re-rendered, as sops does.
@@ -727,7 +729,8 @@ impl OpenedFile {
     ) -> Result<bool> {
         self.refresh_positions()?;
         let mut expected = self.plain.clone();
-        let changed = super::path::set(&mut expected[0], path, value)?;
+        super::path::set(&mut expected[0], path, value)?;
+        let changed = !tree::same_content(&expected, &self.plain);
         if changed {
             let new = super::path::node_from_json(value);
             self.apply_change(expected, |text, indent| {
