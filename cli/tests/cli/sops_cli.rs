@@ -1145,3 +1145,84 @@ fn decrypted_output_files_are_private_and_in_place_keeps_modes() {
     );
     assert_eq!(read(&file), PLAIN);
 }
+
+#[test]
+fn quickstart_encrypts_and_decrypts_a_sops_example_with_the_keyring_identity() {
+    let home = tempfile::tempdir().unwrap();
+    let mut cmd = sealbox(home.path());
+    cmd.arg("quickstart");
+    let out = String::from_utf8(ok(run(cmd))).unwrap();
+    let keys = home.path().join(".config/sealbox/age/keys.txt");
+    let recipient = read(&keys)
+        .lines()
+        .find_map(|l| l.strip_prefix("# public key: ").map(String::from))
+        .unwrap();
+    assert!(out.contains("SOPS: encrypt an example file"), "{out}");
+    assert!(out.contains(&format!("recipient: {recipient}")), "{out}");
+    assert!(out.contains("    mac: ENC["), "{out}");
+    assert!(
+        out.contains("name: quickstart-credentials"),
+        "metadata stays clear:\n{out}"
+    );
+    assert!(out.contains("byte-for-byte the original"), "{out}");
+    assert!(out.contains("sealbox encrypt -i secret.yaml"), "{out}");
+    // A second run reuses the identity.
+    let mut cmd = sealbox(home.path());
+    cmd.arg("quickstart");
+    let again = String::from_utf8(ok(run(cmd))).unwrap();
+    assert!(again.contains("using the existing age identity"), "{again}");
+    assert!(read(&keys).contains(&recipient));
+}
+
+/// On a terminal, an edit that does not parse is explained and the editor re-opened on Enter
+/// (driven through a pseudo-terminal by python3's `pty` module).
+#[test]
+fn an_invalid_edit_on_a_terminal_offers_to_reopen_the_editor() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let file = encrypted_file(h, "s.yaml");
+    let before = read(&file);
+    let copy = h.join("copy");
+    // First run: keeps a copy of the plaintext and writes invalid YAML; second run (the
+    // re-opened editor shows that invalid text, as in sops): a valid change of the copy.
+    let editor = script(
+        &h.join("twice.sh"),
+        &format!(
+            "if [ -e '{c}' ]; then sed 's/port: .*/port: 7777/' '{c}' > \"$1\"; else cp \"$1\" '{c}'; printf 'app: [broken\\n' > \"$1\"; fi",
+            c = copy.display()
+        ),
+    );
+    // The alarm ends the run if sealbox asks again (it would wait for input forever).
+    let mut cmd = Command::new("python3");
+    cmd.args([
+        "-c",
+        "import pty, signal, sys; signal.alarm(60); sys.exit(pty.spawn(sys.argv[1:]) >> 8)",
+        env!("CARGO_BIN_EXE_sealbox"),
+        "edit",
+    ])
+    .arg(&file)
+    .env_clear()
+    .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+    .env("HOME", h)
+    .env("SOPS_AGE_KEY_FILE", key("alice.agekey"))
+    .env("SOPS_EDITOR", &editor)
+    .current_dir(h);
+    let out = with_stdin(cmd, b"\n");
+    let shown = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(code(&out), 0, "{shown}{}", err(&out));
+    assert!(shown.contains("Could not load tree"), "{shown}");
+    assert!(
+        shown.contains("Press Enter to return to the editor"),
+        "{shown}"
+    );
+    let mut cmd = with_key(sealbox(h), "alice.agekey");
+    cmd.args(["decrypt", "--extract", r#"["app"]["port"]"#, "s.yaml"]);
+    assert_eq!(ok(run(cmd)), b"7777\n");
+    // Only the edited value was re-encrypted.
+    let password = |t: &str| {
+        t.lines()
+            .find(|l| l.contains("password:"))
+            .map(String::from)
+    };
+    assert_eq!(password(&read(&file)), password(&before));
+}
