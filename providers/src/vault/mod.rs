@@ -95,6 +95,8 @@ pub(crate) struct VaultProvider {
 }
 
 type Data = Map<String, Value>;
+/// A secret's data and its metadata (custom metadata, plus version keys on KV v2).
+type Current = (Data, BTreeMap<String, String>);
 
 impl VaultProvider {
     pub(crate) fn new(config: VaultConfig, metrics: Metrics) -> Result<Self> {
@@ -341,16 +343,39 @@ impl VaultProvider {
         Ok(reads.into_iter().flatten().collect())
     }
 
-    /// Reads the current data for a push/delete: `None` when absent; refuses secrets
-    /// not marked as managed by external-secrets.
-    async fn managed_data(&self, key: &str) -> Result<Option<(Data, BTreeMap<String, String>)>> {
-        let data = match self.read_data(key, None).await {
-            Ok(data) => data,
-            Err(ProviderError::NotFound { .. }) => return Ok(None),
+    /// Reads the current data for a push/delete (`None` when absent) and, on KV v2, the
+    /// version it was read at. Pushes merge into this data, so a check-and-set write must
+    /// carry *this* version: if anyone wrote in between, Vault refuses the write instead of
+    /// it silently dropping their change (the version is read first, then that version's
+    /// data, so the two always match).
+    async fn managed_data(&self, key: &str) -> Result<(Option<Current>, u32)> {
+        if self.version == KvVersion::V1 {
+            let data = match self.read_data(key, None).await {
+                Ok(data) => data,
+                Err(ProviderError::NotFound { .. }) => return Ok((None, 0)),
+                Err(e) => return Err(e),
+            };
+            let metadata = self.read_metadata(key).await?;
+            return Ok((Some((data, metadata)), 0));
+        }
+        let metadata = match self.read_metadata(key).await {
+            Ok(metadata) => metadata,
+            Err(ProviderError::NotFound { .. }) => return Ok((None, 0)),
             Err(e) => return Err(e),
         };
-        let metadata = self.read_metadata(key).await?;
-        Ok(Some((data, metadata)))
+        let version: u32 = metadata
+            .get("current_version")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        if version == 0 {
+            return Ok((None, 0));
+        }
+        match self.read_data(key, Some(&version.to_string())).await {
+            Ok(data) => Ok((Some((data, metadata)), version)),
+            // The latest version is deleted: absent, but a write must name that version.
+            Err(ProviderError::NotFound { .. }) => Ok((None, version)),
+            Err(e) => Err(e),
+        }
     }
 
     fn is_managed(metadata: &BTreeMap<String, String>) -> bool {
@@ -359,7 +384,7 @@ impl VaultProvider {
 
     pub(crate) async fn push(&self, push: &PushRef, value: &SecretValue) -> Result<()> {
         let key = push.remote_key.as_str();
-        let existing = self.managed_data(key).await?;
+        let (existing, read_version) = self.managed_data(key).await?;
         let (mut current, metadata) = match existing {
             Some((data, metadata)) => {
                 if !Self::is_managed(&metadata) {
@@ -450,11 +475,7 @@ impl VaultProvider {
                     }
                 })
                 .await?;
-                let cas = if self.cas_required {
-                    Some(self.cas_version(key, current.is_some()).await?)
-                } else {
-                    None
-                };
+                let cas = self.cas_required.then_some(read_version);
                 self.call("WriteSecretData", key, |c| {
                     let (at, data) = (at.clone(), new_data.clone());
                     async move {
@@ -479,20 +500,9 @@ impl VaultProvider {
         }
     }
 
-    async fn cas_version(&self, key: &str, exists: bool) -> Result<u32> {
-        if !exists {
-            return Ok(0);
-        }
-        let metadata = self.read_metadata(key).await?;
-        Ok(metadata
-            .get("current_version")
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(1))
-    }
-
     pub(crate) async fn delete(&self, push: &PushRef) -> Result<()> {
         let key = push.remote_key.as_str();
-        let Some((mut data, metadata)) = self.managed_data(key).await? else {
+        let (Some((mut data, metadata)), read_version) = self.managed_data(key).await? else {
             return Ok(());
         };
         if !Self::is_managed(&metadata) {
@@ -509,12 +519,25 @@ impl VaultProvider {
                     .call("DeleteSecret", key, |c| {
                         let (at, data) = (at.clone(), data.clone());
                         let version = self.version;
+                        // The remaining properties, with check-and-set when required.
+                        let cas = self.cas_required.then_some(read_version);
                         async move {
-                            match version {
-                                KvVersion::V2 => kv2::set(c.data(), &at.mount, &at.path, &data)
-                                    .await
-                                    .map(|_| ()),
-                                KvVersion::V1 => {
+                            match (version, cas) {
+                                (KvVersion::V2, Some(cas)) => kv2::set_with_options(
+                                    c.data(),
+                                    &at.mount,
+                                    &at.path,
+                                    &data,
+                                    SetSecretRequestOptions { cas },
+                                )
+                                .await
+                                .map(|_| ()),
+                                (KvVersion::V2, None) => {
+                                    kv2::set(c.data(), &at.mount, &at.path, &data)
+                                        .await
+                                        .map(|_| ())
+                                }
+                                (KvVersion::V1, _) => {
                                     let refs: HashMap<&str, Value> =
                                         data.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
                                     kv1::set(c.data(), &at.mount, &at.path, &refs).await

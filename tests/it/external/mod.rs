@@ -342,6 +342,45 @@ pub async fn http(
     (status, body.to_owned())
 }
 
+/// A TCP proxy to `upstream` that holds every chunk the client sends for `latency` (each
+/// HTTP request is one or a few chunks). Stops with the test's runtime.
+pub async fn latency_proxy(upstream: String, latency: Duration) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            let upstream = upstream.clone();
+            tokio::spawn(async move {
+                let Ok(server) = tokio::net::TcpStream::connect(&upstream).await else {
+                    return;
+                };
+                let (mut client_rx, mut client_tx) = client.into_split();
+                let (mut server_rx, mut server_tx) = server.into_split();
+                let requests = async move {
+                    let mut buf = vec![0u8; 64 * 1024];
+                    loop {
+                        let n = match client_rx.read(&mut buf).await {
+                            Ok(0) | Err(_) => break,
+                            Ok(n) => n,
+                        };
+                        tokio::time::sleep(latency).await;
+                        if server_tx.write_all(&buf[..n]).await.is_err() {
+                            break;
+                        }
+                    }
+                    let _ = server_tx.shutdown().await;
+                };
+                let answers = async move {
+                    let _ = tokio::io::copy(&mut server_rx, &mut client_tx).await;
+                    let _ = client_tx.shutdown().await;
+                };
+                tokio::join!(requests, answers);
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
 /// A name no other test run uses.
 pub fn unique(prefix: &str) -> String {
     use std::sync::atomic::{AtomicU64, Ordering};

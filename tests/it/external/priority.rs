@@ -6,8 +6,6 @@
 use std::time::Duration;
 
 use serde_json::json;
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-use tokio::net::{TcpListener, TcpStream};
 
 use super::*;
 
@@ -17,45 +15,6 @@ const LATENCY: Duration = Duration::from_millis(150);
 const PERIODIC: usize = 40;
 /// ExternalSecrets created when the wave starts.
 const NEW: usize = 5;
-
-/// A TCP proxy to `upstream` that holds every chunk the client sends for `latency` (each
-/// HTTP request is one or a few chunks). Stops with the test's runtime.
-async fn latency_proxy(upstream: String, latency: Duration) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((client, _)) = listener.accept().await {
-            let upstream = upstream.clone();
-            tokio::spawn(async move {
-                let Ok(server) = TcpStream::connect(&upstream).await else {
-                    return;
-                };
-                let (mut client_rx, mut client_tx) = client.into_split();
-                let (mut server_rx, mut server_tx) = server.into_split();
-                let requests = async move {
-                    let mut buf = vec![0u8; 64 * 1024];
-                    loop {
-                        let n = match client_rx.read(&mut buf).await {
-                            Ok(0) | Err(_) => break,
-                            Ok(n) => n,
-                        };
-                        tokio::time::sleep(latency).await;
-                        if server_tx.write_all(&buf[..n]).await.is_err() {
-                            break;
-                        }
-                    }
-                    let _ = server_tx.shutdown().await;
-                };
-                let answers = async move {
-                    let _ = tokio::io::copy(&mut server_rx, &mut client_tx).await;
-                    let _ = client_tx.shutdown().await;
-                };
-                tokio::join!(requests, answers);
-            });
-        }
-    });
-    format!("http://{addr}")
-}
 
 async fn vault(addr: &str, token: &str, method: &str, path: &str, body: serde_json::Value) {
     let (status, text) = http(
