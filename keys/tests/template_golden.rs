@@ -682,8 +682,12 @@ fn sprig_random_and_uuid() {
             .unwrap();
     assert!(re.is_match(&u), "{u}");
     assert_ne!(u, render("{{ uuidv4 }}"));
-    let s = render("{{ randAlphaNum 20 }}|{{ randAlpha 5 }}|{{ randNumeric 6 }}|{{ randAscii 8 }}");
-    let parts: Vec<&str> = s.split('|').collect();
+    // Separated by line breaks: randAscii draws from the printable range (32..=126), which
+    // includes any printable separator (a `|` made this test fail now and then).
+    let s =
+        render("{{ randAlphaNum 20 }}\n{{ randAlpha 5 }}\n{{ randNumeric 6 }}\n{{ randAscii 8 }}");
+    let parts: Vec<&str> = s.split('\n').collect();
+    assert_eq!(parts.len(), 4, "{s:?}");
     assert!(parts[0].len() == 20 && parts[0].bytes().all(|b| b.is_ascii_alphanumeric()));
     assert!(parts[1].len() == 5 && parts[1].bytes().all(|b| b.is_ascii_alphabetic()));
     assert!(parts[2].len() == 6 && parts[2].bytes().all(|b| b.is_ascii_digit()));
