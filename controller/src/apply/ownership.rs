@@ -32,6 +32,8 @@ pub enum WhenForeign {
 /// The ownership rules of one desired Secret.
 #[derive(Clone, Debug, PartialEq)]
 pub struct OwnershipPolicy {
+    /// Kind of the source object, for messages ("… is not managed by SealedSecret").
+    pub source_kind: &'static str,
     /// The controller owner reference to set (`None`: the Secret outlives its source,
     /// e.g. `sealedsecrets.bitnami.com/skip-set-owner-references: "true"`).
     pub owner: Option<OwnerReference>,
@@ -124,7 +126,8 @@ pub fn decide(policy: &OwnershipPolicy, live: Option<&Secret>, source_uid: &str)
     }
     match policy.when_foreign {
         WhenForeign::Refuse => Decision::Refuse(format!(
-            "Resource {name:?} already exists and is not managed by SealedSecret"
+            "Resource {name:?} already exists and is not managed by {}",
+            policy.source_kind
         )),
         WhenForeign::Adopt => Decision::Write {
             mode: policy.mode,
@@ -158,6 +161,7 @@ mod tests {
 
     fn bitnami(owner_ref: bool) -> OwnershipPolicy {
         OwnershipPolicy {
+            source_kind: "SealedSecret",
             owner: owner_ref.then(|| owner("u1")),
             create_if_missing: true,
             when_foreign: WhenForeign::Refuse,
@@ -200,6 +204,17 @@ mod tests {
             d,
             Decision::Refuse(
                 "Resource \"s\" already exists and is not managed by SealedSecret".into()
+            )
+        );
+        // Other kinds name themselves.
+        let sops = OwnershipPolicy {
+            source_kind: "SopsSecret",
+            ..bitnami(true)
+        };
+        assert_eq!(
+            decide(&sops, Some(&live(&[], vec![])), "u1"),
+            Decision::Refuse(
+                "Resource \"s\" already exists and is not managed by SopsSecret".into()
             )
         );
         // Controlled by a different SealedSecret (other uid): still foreign.

@@ -98,6 +98,7 @@ pub fn ownership_policy(sealed: &SealedSecret) -> OwnershipPolicy {
         block_owner_deletion: None,
     });
     OwnershipPolicy {
+        source_kind: "SealedSecret",
         owner,
         create_if_missing: true,
         when_foreign: WhenForeign::Refuse,

@@ -213,6 +213,7 @@ pub fn source_digest(s: &SopsSecret) -> String {
 /// missing, a foreign Secret is never taken over.
 pub fn ownership_policy(s: &SopsSecret) -> OwnershipPolicy {
     OwnershipPolicy {
+        source_kind: KIND,
         owner: Some(OwnerReference {
             api_version: API_VERSION.to_owned(),
             kind: KIND.to_owned(),

@@ -19,6 +19,7 @@ use thiserror::Error;
 
 use crate::api::sops_secret::{SopsSecret, SopsSecretCondition, SopsSecretStatus};
 use crate::apply::conditions::{ObservedStatus, status_update};
+use crate::apply::own_writes::RECHECK_AFTER;
 use crate::apply::{
     Applier, ApplyError, ApplyOutcome, Backoff, ConditionState, ConditionStatus, EventKind,
     PlannedEvent,
@@ -208,6 +209,13 @@ pub async fn reconcile(s: Arc<SopsSecret>, ctx: Arc<Context>) -> Result<Action, 
     let namespace = s.metadata.namespace.clone().unwrap_or_default();
     let name = s.metadata.name.clone().unwrap_or_default();
     let uid = s.metadata.uid.clone().unwrap_or_default();
+    // Read-your-own-writes (as for SealedSecrets): a cached copy that predates our last
+    // status write would decrypt and write status a second time; the watch event of that
+    // write queues the object again.
+    if ctx.applier.is_behind(s.as_ref()) {
+        tracing::debug!(namespace = %namespace, name = %name, "cache behind our own write; waiting for it");
+        return Ok(Action::requeue(RECHECK_AFTER));
+    }
     let key_ref = s.spec.age_key_secret_ref.clone();
     let key_secret = if key_ref.name.is_empty() {
         None

@@ -93,8 +93,8 @@ pub struct ExternalSecretSpec {
     /// Go duration between refreshes (default `1h0m0s`; `0s` = once).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_interval: Option<String>,
-    /// Restricts when periodic refreshes may happen (ESO 2.x). Accepted and kept; see
-    /// `docs/external-secrets.md` for what sealbox does with it.
+    /// Restricts when periodic refreshes may happen (ESO 2.x): `allow` windows only, or
+    /// never inside `deny` windows. Creation, spec changes and force-sync are not gated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sync_windows: Option<SyncWindows>,
     /// One Secret key per item.
@@ -119,7 +119,8 @@ pub struct SyncWindows {
 /// One sync window.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct SyncWindow {
-    /// 5-field cron (UTC) or `@every 1h` style.
+    /// 5-field cron (UTC unless prefixed `CRON_TZ=`/`TZ=`), `@daily`-style descriptors or
+    /// `@every 1h`.
     pub schedule: String,
     /// How long the window stays open.
     pub duration: String,

@@ -402,6 +402,7 @@ pub fn ownership(es: &ExternalSecret, creation: Creation) -> OwnershipPolicy {
         Creation::Merge | Creation::None => (None, false, WhenForeign::Merge, WriteMode::Merge),
     };
     OwnershipPolicy {
+        source_kind: "ExternalSecret",
         owner,
         create_if_missing,
         when_foreign,
