@@ -577,3 +577,59 @@ fn block_scalars_starting_with_blank_lines_encrypt_and_decrypt() {
         }
     }
 }
+
+/// Fuzz finding (sops_yaml, final run of issue F): a string starting with a line break, in
+/// the `sops` metadata (here alice's `enc`, mangled so that its block starts with a blank
+/// line; the file still opens with bob's key and `--ignore-mac`) or in a whole tree written
+/// as YAML (`--output-type yaml`), was written as a block scalar whose indentation indicator
+/// was the indentation setting (4) while its lines were 2 columns in: a file sealbox could
+/// not read back (sops writes the same unreadable `- |4-` for sequence items). The indicator
+/// is now counted from the parent's column, as YAML reads it.
+#[test]
+fn block_scalars_with_a_leading_break_get_an_indicator_that_reads_back() {
+    let crash = fixture("sops_yaml-metadata-enc-leading-blank-line.yaml");
+    let mut ids = ids();
+    let bob = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sops/keys/bob.agekey");
+    ids.add_age_keys(&std::fs::read_to_string(bob).unwrap(), "bob")
+        .unwrap();
+    let mut opened =
+        OpenedFile::open(&crash, Format::Yaml, &ids, true, StoreOptions::default()).unwrap();
+    let before = opened.plaintext().to_vec();
+    let sealed = opened.seal(1_800_000_001, &mut rand::thread_rng()).unwrap();
+    let reopened = OpenedFile::open(&sealed, Format::Yaml, &ids, false, StoreOptions::default())
+        .unwrap_or_else(|e| panic!("{e}\n{}", String::from_utf8_lossy(&sealed)));
+    assert_eq!(reopened.plaintext(), before.as_slice());
+    assert!(
+        String::from_utf8_lossy(&sealed).contains("enc: |2\n"),
+        "{}",
+        String::from_utf8_lossy(&sealed)
+    );
+
+    // A whole tree as YAML: sequence items and mapping values starting with a line break.
+    let json = br#"{"l": ["\nx", "a\nb"], "m": {"k": "\ny"}, "u_unencrypted": ["\nz"]}"#;
+    let opts = EncryptOptions {
+        key_groups: vec![vec![Recipient::parse(ALICE).unwrap()]],
+        ..Default::default()
+    };
+    let enc = encrypt(
+        json,
+        Format::Json,
+        &opts,
+        1_800_000_000,
+        &mut rand::thread_rng(),
+    )
+    .unwrap();
+    let opened =
+        OpenedFile::open(&enc, Format::Json, &ids, false, StoreOptions::default()).unwrap();
+    let yaml = opened.emit_as(Format::Yaml).unwrap();
+    let text = String::from_utf8(yaml).unwrap();
+    let read: serde_json::Value =
+        serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    assert_eq!(
+        read,
+        serde_json::from_slice::<serde_json::Value>(json).unwrap()
+    );
+    // Mapping values at sops' layout keep sops' bytes (`|4-`), sequence items read back.
+    assert!(text.contains("    k: |4-\n\n        y"), "{text}");
+    assert!(text.contains("    - |2-\n\n      x"), "{text}");
+}

@@ -1191,6 +1191,16 @@ fn child_indent(parent: usize, n: usize) -> usize {
     n * ((parent + n) / n)
 }
 
+/// The indentation indicator of a block scalar (`|2`, needed when its text starts with a
+/// space or a line break) whose lines are written at `content` after a key or `- ` at
+/// column `parent`: YAML counts it from the parent's indentation. yaml.v3 (sops) writes its
+/// indentation setting instead, which is the same for mapping values at sops' layout but
+/// not for sequence items (sops writes `- |4-` over lines 2 columns in, a file neither sops
+/// nor sealbox can read back): sealbox writes the indicator that reads back (fuzz finding).
+fn block_indicator(content: usize, parent: usize) -> usize {
+    content.saturating_sub(parent).max(1)
+}
+
 /// Emit `v` following a `key:` (at column `col`) or a `- ` (at column `col`).
 fn emit_value(v: &MetaValue, col: usize, n: usize, out: &mut String, pos: ValuePos) {
     let n = n.max(1);
@@ -1250,7 +1260,7 @@ fn emit_value(v: &MetaValue, col: usize, n: usize, out: &mut String, pos: ValueP
                 flow: false,
                 key: false,
                 block_indent,
-                best_indent: n,
+                best_indent: block_indicator(block_indent, col),
             };
             let text = match scalar_value {
                 MetaValue::Str(s) => scalar::canonical(&Scalar::Str(s.clone()), &ctx),
@@ -1390,7 +1400,7 @@ fn emit_plain(v: &Node<Plain>, col: usize, n: usize, out: &mut String, pos: Valu
                 flow: false,
                 key: false,
                 block_indent,
-                best_indent: n,
+                best_indent: block_indicator(block_indent, col),
             };
             out.push(' ');
             out.push_str(&strip_one_newline(scalar::canonical(s, &ctx)));
