@@ -633,3 +633,43 @@ fn block_scalars_with_a_leading_break_get_an_indicator_that_reads_back() {
     assert!(text.contains("    k: |4-\n\n        y"), "{text}");
     assert!(text.contains("    - |2-\n\n      x"), "{text}");
 }
+
+/// Fuzz finding (sops_yaml, final run of issue F): a clear key (`*_unencrypted`) holding an
+/// alias of an anchor whose value gets encrypted (`a: &s v`, `b_unencrypted: *s`) stayed an
+/// alias, so it read the ciphertext while the MAC covered the clear value: sealbox encrypted
+/// a file that failed its own MAC check at once. Such an alias now becomes a copy of the
+/// clear value (sops writes every alias expanded); other aliases keep the layout.
+#[test]
+fn clear_aliases_of_encrypted_anchors_become_copies() {
+    let crash = fixture("sops_yaml-clear-alias-of-encrypted-anchor.yaml");
+    let inputs: [&[u8]; 3] = [
+        crash.as_slice(),
+        b"a: &s v-alue\nb_unencrypted: *s\nc: *s\n",
+        b"k_unencrypted: &k keep\nl_unencrypted: *k\n",
+    ];
+    for input in inputs {
+        let enc = encrypt_yaml(input).unwrap();
+        let text = String::from_utf8_lossy(&enc).into_owned();
+        let opened = OpenedFile::open(&enc, Format::Yaml, &ids(), false, StoreOptions::default())
+            .unwrap_or_else(|e| panic!("{e}\n{text}"));
+        if input == crash.as_slice() {
+            // (it repeats keys: sops refuses it whatever is encrypted)
+            continue;
+        }
+        let (code, sops_plain) = sops_decrypt_yaml(&enc);
+        assert_eq!(code, 0, "{text}");
+        let values = |b: &[u8]| -> serde_json::Value {
+            serde_saphyr::from_str(std::str::from_utf8(b).unwrap()).unwrap()
+        };
+        assert_eq!(values(opened.plaintext()), values(input));
+        assert_eq!(values(&sops_plain), values(input));
+    }
+    let text =
+        String::from_utf8(encrypt_yaml(b"a: &s v-alue\nb_unencrypted: *s\n").unwrap()).unwrap();
+    assert!(text.contains("\nb_unencrypted: v-alue\n"), "{text}");
+    // A clear alias of a clear anchor is left as it is.
+    let text =
+        String::from_utf8(encrypt_yaml(b"k_unencrypted: &k keep\nl_unencrypted: *k\n").unwrap())
+            .unwrap();
+    assert!(text.contains("\nl_unencrypted: *k\n"), "{text}");
+}

@@ -59,7 +59,12 @@ enum SiteKind {
     /// A `#` comment: the range after `#`.
     Comment { range: (usize, usize) },
     /// An alias to a scalar (`*a`).
-    Alias { range: (usize, usize), ctx: Context },
+    Alias {
+        range: (usize, usize),
+        ctx: Context,
+        /// The range of the anchored node it copies.
+        target: (usize, usize),
+    },
 }
 
 /// A parsed YAML file: its text, documents and where each tree leaf lives.
@@ -343,6 +348,7 @@ impl<'a> Builder<'a, '_> {
                     let in_flow = matches!(&target.kind, YKind::Scalar(s) if s.in_flow);
                     *site = self.site(SiteKind::Alias {
                         range: (n.start, n.end),
+                        target: (target.start, target.end),
                         ctx: Context {
                             flow: in_flow,
                             key: false,
@@ -883,6 +889,17 @@ impl<'t> YamlText<'t> {
                 }
                 edits.push(self.value_edit(*site, v, e));
             }
+            (Node::Leaf(Plain::Value(v), site), Node::Leaf(Sealed::Clear(_), _)) => {
+                // A clear alias of an anchor that is now encrypted would read the ciphertext
+                // (a MAC mismatch at once: the MAC covers the clear value; fuzz finding).
+                // It becomes a copy of the value, as sops writes every alias.
+                if let Some(SiteKind::Alias { range, ctx, target }) = self.sites.get(*site as usize)
+                    && edits.iter().any(|(s, e, _)| *s < target.1 && target.0 < *e)
+                {
+                    let text = strip_one_newline(scalar::canonical(v, ctx));
+                    edits.push((range.0, range.1, text));
+                }
+            }
             _ => {}
         }
         Ok(())
@@ -903,7 +920,7 @@ impl<'t> YamlText<'t> {
     fn value_edit(&self, site: Site, v: &Scalar, e: &EncryptedValue) -> (usize, usize, String) {
         let enc = e.to_string();
         match &self.sites[site as usize] {
-            SiteKind::Alias { range, ctx } => {
+            SiteKind::Alias { range, ctx, .. } => {
                 let text = if ctx.flow { format!("\"{enc}\"") } else { enc };
                 (range.0, range.1, text)
             }
