@@ -642,10 +642,15 @@ fn block_scalars_with_a_leading_break_get_an_indicator_that_reads_back() {
 #[test]
 fn clear_aliases_of_encrypted_anchors_become_copies() {
     let crash = fixture("sops_yaml-clear-alias-of-encrypted-anchor.yaml");
-    let inputs: [&[u8]; 3] = [
+    let inputs: [&[u8]; 5] = [
         crash.as_slice(),
         b"a: &s v-alue\nb_unencrypted: *s\nc: *s\n",
         b"k_unencrypted: &k keep\nl_unencrypted: *k\n",
+        // Found by review with it: an alias inside `[…]` of an anchor outside took the
+        // anchor's (block) context and its `ENC[…]` was written unquoted, splitting the
+        // flow sequence at the commas inside; and the converse.
+        b"a: &s v-alue\nd: [*s, 1]\ne_unencrypted: [*s]\n",
+        b"f: [&t x-value, *t]\ng: *t\nh_unencrypted: {k: *t}\n",
     ];
     for input in inputs {
         let enc = encrypt_yaml(input).unwrap();

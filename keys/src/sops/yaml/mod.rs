@@ -331,7 +331,7 @@ impl<'a> Builder<'a, '_> {
                 }
                 Ok(leaf)
             }
-            YKind::Alias(id) => {
+            YKind::Alias(id, alias_in_flow) => {
                 let target = *self.anchors.get(id).ok_or_else(|| {
                     unsupported(self.doc_index, path, "alias to an unknown anchor")
                 })?;
@@ -345,7 +345,9 @@ impl<'a> Builder<'a, '_> {
                     None,
                 )?;
                 if let Node::Leaf(_, site) = &mut expanded {
-                    let in_flow = matches!(&target.kind, YKind::Scalar(s) if s.in_flow);
+                    // Where the alias is decides how its replacement is written (an
+                    // `ENC[…]` inside `[…]` must be quoted), not where its anchor is.
+                    let in_flow = *alias_in_flow;
                     *site = self.site(SiteKind::Alias {
                         range: (n.start, n.end),
                         target: (target.start, target.end),

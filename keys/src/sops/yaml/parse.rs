@@ -46,8 +46,8 @@ pub enum YKind {
     },
     /// A scalar.
     Scalar(YScalar),
-    /// `*name`.
-    Alias(usize),
+    /// `*name`, and whether it sits inside a flow collection.
+    Alias(usize, bool),
 }
 
 /// A scalar with its presentation.
@@ -350,7 +350,7 @@ pub fn parse_stream_with_limits(text: &str, limits: &Limits) -> Result<Vec<YDoc>
             }
             Event::Alias(id) => {
                 let node = YNode {
-                    kind: YKind::Alias(id),
+                    kind: YKind::Alias(id, flow_depth > 0),
                     start: s,
                     end: e,
                     anchor: 0,
@@ -390,7 +390,7 @@ pub fn parse_stream_with_limits(text: &str, limits: &Limits) -> Result<Vec<YDoc>
                 }
                 stack.push(Frame::Seq {
                     node: YNode {
-                        kind: YKind::Alias(0),
+                        kind: YKind::Alias(0, false),
                         start: s,
                         end: s,
                         anchor,

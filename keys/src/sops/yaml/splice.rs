@@ -377,7 +377,7 @@ impl Splicer<'_, '_> {
 fn content_end(n: &YNode) -> usize {
     match &n.kind {
         YKind::Scalar(s) => s.span.1,
-        YKind::Alias(_) => n.end,
+        YKind::Alias(..) => n.end,
         YKind::Map {
             entries,
             flow: false,
