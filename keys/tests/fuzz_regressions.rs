@@ -502,9 +502,14 @@ fn ini_multiline_values_keep_their_newlines() {
 fn block_scalars_with_trailing_spaces_encrypt_and_decrypt() {
     let crash = fixture("sops_yaml-block-scalar-trailing-space.yaml");
     let crash2 = fixture("sops_yaml-block-scalar-space-line.yaml");
-    let inputs: [&[u8]; 7] = [
+    // (final run of issue F: a line of spaces and tabs is content too — tabs are text)
+    let crash3 = fixture("sops_yaml-block-scalar-tab-line.yaml");
+    let inputs: [&[u8]; 10] = [
         crash.as_slice(),
         crash2.as_slice(),
+        crash3.as_slice(),
+        b"folded: >\n F folded\n \t\t\nb: 1\n",
+        b"lit: |\n  x\n  \t\n",
         // a line of only spaces deeper than the block is content ("Y=2V=\n  \n")
         b"k: |\n  Y=2V=\n    \n",
         b"k: |+\n  x\n     \n\n",
@@ -523,7 +528,7 @@ fn block_scalars_with_trailing_spaces_encrypt_and_decrypt() {
         let values = |b: &[u8]| -> serde_json::Value {
             serde_saphyr::from_str(std::str::from_utf8(b).unwrap()).unwrap()
         };
-        if input != crash.as_slice() && input != crash2.as_slice() {
+        if input != crash.as_slice() && input != crash2.as_slice() && input != crash3.as_slice() {
             // (the crash input holds `.inf`, which JSON values cannot)
             assert_eq!(values(opened.plaintext()), values(&sops_plain));
             assert_eq!(values(opened.plaintext()), values(input));

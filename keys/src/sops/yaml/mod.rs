@@ -262,7 +262,7 @@ impl<'a> Builder<'a, '_> {
             let indent_of = |l: &str| l.len() - l.trim_start_matches(' ').len();
             self.text[body_start..s.span.1]
                 .split('\n')
-                .find(|l| !l.trim().is_empty())
+                .find(|l| !l.trim_start_matches(' ').trim_end_matches('\r').is_empty())
                 .map(indent_of)
                 .unwrap_or_else(|| header - line_start(self.text, header) + 1)
         } else {

@@ -157,6 +157,15 @@ fn block_header(text: &str, content_start: usize, indicator: u8) -> Option<usize
     found
 }
 
+/// Whether a line of a block scalar has content: anything but spaces (and a line break).
+/// Tabs count — after the indentation a tab is text, and a line of only tabs is not empty.
+fn has_content(line: &str) -> bool {
+    !line
+        .trim_start_matches(' ')
+        .trim_end_matches(['\n', '\r'])
+        .is_empty()
+}
+
 fn trim_block_end(text: &str, start: usize, end: usize) -> usize {
     // End of the last content line of a block scalar whose header starts at `start`. Spaces
     // after the last visible character are content (a block scalar keeps them), and so is a
@@ -168,13 +177,13 @@ fn trim_block_end(text: &str, start: usize, end: usize) -> usize {
     let indent_of = |l: &str| l.len() - l.trim_start_matches(' ').len();
     let block_indent = slice[body..]
         .split('\n')
-        .find(|l| !l.trim().is_empty())
+        .find(|l| has_content(l))
         .map(indent_of);
     let mut last_end = slice.trim_end_matches([' ', '\t', '\n', '\r']).len();
     let mut at = body;
     for line in slice[body..].split_inclusive('\n') {
         let content = line.trim_end_matches(['\n', '\r']);
-        let is_content = !content.trim().is_empty()
+        let is_content = has_content(content)
             || block_indent
                 .is_some_and(|n| indent_of(content) > n && at + content.len() > last_end);
         if is_content {
